@@ -1,0 +1,159 @@
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/sovereign-stack/sovereign/proxy/catalog"
+	"github.com/sovereign-stack/sovereign/proxy/upstream"
+)
+
+// appliedCatalog remembers the raw items last given to the MCP server, so a
+// refresh that changes nothing sends no list_changed to clients.
+type appliedCatalog struct {
+	tools, prompts, resources, templates []catalog.Entry
+}
+
+// refresh lists everything an upstream offers, merges it into the catalog and
+// updates what clients see. A list that fails keeps the previous snapshot of
+// that kind.
+func (p *Proxy) refresh(ctx context.Context, u *upstream.Upstream) {
+	caps, ok := u.Capabilities()
+	if !ok {
+		return
+	}
+	p.snapMu.Lock()
+	snap := p.snaps[u.Name()]
+	p.snapMu.Unlock()
+	snap.Server, snap.Prefix = u.Name(), p.prefixes[u.Name()]
+	list := func(on bool, method, field string, keep []json.RawMessage) []json.RawMessage {
+		if !on {
+			return nil
+		}
+		items, err := u.List(ctx, method, field)
+		if err != nil {
+			p.log.Error("listing upstream failed", "upstream", u.Name(), "method", method, "error", err)
+			return keep
+		}
+		return items
+	}
+	snap.Tools = list(caps.Tools != nil, "tools/list", "tools", snap.Tools)
+	snap.Prompts = list(caps.Prompts != nil, "prompts/list", "prompts", snap.Prompts)
+	snap.Resources = list(caps.Resources != nil, "resources/list", "resources", snap.Resources)
+	snap.Templates = list(caps.Resources != nil, "resources/templates/list", "resourceTemplates", snap.Templates)
+	p.snapMu.Lock()
+	p.snaps[u.Name()] = snap
+	p.snapMu.Unlock()
+	p.rebuild()
+	p.log.Debug("upstream listed", "upstream", u.Name(), "tools", len(snap.Tools), "prompts", len(snap.Prompts),
+		"resources", len(snap.Resources), "templates", len(snap.Templates))
+}
+
+// rebuild merges all snapshots and applies the result to the MCP server.
+func (p *Proxy) rebuild() {
+	p.refreshMu.Lock()
+	defer p.refreshMu.Unlock()
+	p.snapMu.Lock()
+	snaps := make([]catalog.Snapshot, 0, len(p.snaps))
+	for _, s := range p.snaps {
+		snaps = append(snaps, s)
+	}
+	p.snapMu.Unlock()
+	cat := catalog.Build(snaps)
+	for _, problem := range cat.Problems {
+		p.log.Warn("catalog: " + problem)
+	}
+	p.cat.Store(cat)
+
+	if !sameEntries(p.applied.tools, cat.Tools) {
+		tools := make([]server.ServerTool, 0, len(cat.Tools))
+		for _, e := range cat.Tools {
+			t, err := toolFromRaw(e)
+			if err != nil {
+				p.log.Warn("skipping malformed tool", "upstream", e.Server, "tool", e.Original, "error", err)
+				continue
+			}
+			tools = append(tools, server.ServerTool{Tool: t, Handler: p.callTool})
+		}
+		p.srv.SetTools(tools...)
+		p.applied.tools = cat.Tools
+	}
+	if !sameEntries(p.applied.prompts, cat.Prompts) {
+		prompts := make([]server.ServerPrompt, 0, len(cat.Prompts))
+		for _, e := range cat.Prompts {
+			var pr mcp.Prompt
+			if err := json.Unmarshal(e.Raw, &pr); err != nil {
+				p.log.Warn("skipping malformed prompt", "upstream", e.Server, "prompt", e.Original, "error", err)
+				continue
+			}
+			pr.Name = e.Name
+			prompts = append(prompts, server.ServerPrompt{Prompt: pr, Handler: p.getPrompt})
+		}
+		p.srv.SetPrompts(prompts...)
+		p.applied.prompts = cat.Prompts
+	}
+	if !sameEntries(p.applied.resources, cat.Resources) {
+		resources := make([]server.ServerResource, 0, len(cat.Resources))
+		for _, e := range cat.Resources {
+			var r mcp.Resource
+			if err := json.Unmarshal(e.Raw, &r); err != nil {
+				p.log.Warn("skipping malformed resource", "upstream", e.Server, "uri", e.Original, "error", err)
+				continue
+			}
+			r.URI = e.Name
+			resources = append(resources, server.ServerResource{Resource: r, Handler: p.readResource})
+		}
+		p.srv.SetResources(resources...)
+		p.applied.resources = cat.Resources
+	}
+	if !sameEntries(p.applied.templates, cat.Templates) {
+		templates := make([]server.ServerResourceTemplate, 0, len(cat.Templates))
+		for _, e := range cat.Templates {
+			var t mcp.ResourceTemplate
+			if err := json.Unmarshal(e.Raw, &t); err != nil {
+				p.log.Warn("skipping malformed resource template", "upstream", e.Server, "template", e.Original, "error", err)
+				continue
+			}
+			templates = append(templates, server.ServerResourceTemplate{Template: t, Handler: p.readTemplate})
+		}
+		p.srv.SetResourceTemplates(templates...)
+		p.applied.templates = cat.Templates
+	}
+}
+
+func sameEntries(a, b []catalog.Entry) bool {
+	return slices.EqualFunc(a, b, func(x, y catalog.Entry) bool {
+		return x.Name == y.Name && x.Server == y.Server && string(x.Raw) == string(y.Raw)
+	})
+}
+
+// toolFromRaw turns an upstream's raw tool into an mcp.Tool that marshals
+// its schemas exactly as received (mcp-go's typed schema drops keywords).
+func toolFromRaw(e catalog.Entry) (mcp.Tool, error) {
+	var t mcp.Tool
+	if err := json.Unmarshal(e.Raw, &t); err != nil {
+		return t, err
+	}
+	var schemas struct {
+		In  json.RawMessage `json:"inputSchema"`
+		Out json.RawMessage `json:"outputSchema"`
+	}
+	if err := json.Unmarshal(e.Raw, &schemas); err != nil {
+		return t, err
+	}
+	if len(schemas.In) == 0 || string(schemas.In) == "null" {
+		return t, fmt.Errorf("tool has no inputSchema")
+	}
+	t.InputSchema, t.OutputSchema = mcp.ToolInputSchema{}, mcp.ToolOutputSchema{}
+	t.RawInputSchema = schemas.In
+	if len(schemas.Out) > 0 && string(schemas.Out) != "null" {
+		t.RawOutputSchema = schemas.Out
+	}
+	t.Name = e.Name
+	return t, nil
+}

@@ -1,0 +1,236 @@
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/yosida95/uritemplate/v3"
+
+	"github.com/sovereign-stack/sovereign/core/mcpmsg"
+	"github.com/sovereign-stack/sovereign/proxy/catalog"
+	"github.com/sovereign-stack/sovereign/proxy/upstream"
+)
+
+// DecisionMetaKey is the _meta key under which a denial carries its decision.
+const DecisionMetaKey = "dev.sovereign/decision"
+
+// callTool is the handler of every exposed tool: gate, forward, relay.
+func (p *Proxy) callTool(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	e, ok := p.cat.Load().Tool(req.Params.Name)
+	if !ok {
+		return nil, fmt.Errorf("tool %q is no longer offered by any upstream", req.Params.Name)
+	}
+	greq := p.newRequest(ctx, PhaseCall, mcpmsg.ToolsCall)
+	greq.Server, greq.Name, greq.Original = e.Server, e.Name, e.Original
+	greq.Arguments = req.Params.RawArguments
+	if d := p.gate.Decide(ctx, greq); !d.Allow {
+		p.log.Info("denied", "method", greq.Method, "tool", e.Name, "upstream", e.Server, "decision_id", d.ID, "reason", d.Reason)
+		return denial(d), nil
+	}
+	params := map[string]any{"name": e.Original}
+	if len(req.Params.RawArguments) > 0 {
+		params["arguments"] = json.RawMessage(req.Params.RawArguments)
+	} else if req.Params.Arguments != nil {
+		params["arguments"] = req.Params.Arguments
+	}
+	raw, err := p.forward(ctx, e.Server, mcpmsg.ToolsCall, params, req.Params.Meta)
+	if err != nil {
+		return toolError(e, err)
+	}
+	res, err := mcp.ParseCallToolResult(&raw)
+	if err != nil {
+		return nil, fmt.Errorf("upstream %q sent a malformed tools/call result: %w", e.Server, err)
+	}
+	return res, nil
+}
+
+// forward sends a request to an upstream on behalf of the client request in
+// ctx: the call is registered (for sampling, elicitation and logging relays)
+// and a progress token is replaced by one of the proxy's own.
+func (p *Proxy) forward(ctx context.Context, server, method string, params map[string]any, meta *mcp.Meta) (json.RawMessage, error) {
+	u, ok := p.upstreams[server]
+	if !ok {
+		return nil, fmt.Errorf("%w: server %q is not configured", upstream.ErrUnavailable, server)
+	}
+	if meta != nil {
+		m := &mcp.Meta{AdditionalFields: meta.AdditionalFields}
+		if meta.ProgressToken != nil {
+			token, release := p.progress.register(ctx, meta.ProgressToken)
+			defer release()
+			m.ProgressToken = token
+		}
+		params["_meta"] = m
+	}
+	done := p.calls.add(server, ctx)
+	defer done()
+	return u.Request(ctx, method, params)
+}
+
+// denial is the result of a tools/call the gate refused: a tool error the
+// model can read, with the decision in _meta.
+func denial(d Decision) *mcp.CallToolResult {
+	reason := d.Reason
+	if reason == "" {
+		reason = "no reason given"
+	}
+	res := mcp.NewToolResultError(fmt.Sprintf("Denied by policy: %s (decision %s)", reason, d.ID))
+	res.Meta = &mcp.Meta{AdditionalFields: map[string]any{
+		DecisionMetaKey: map[string]any{"id": d.ID, "allow": false, "reason": reason},
+	}}
+	return res
+}
+
+// toolError maps a forwarding failure to what the client gets: an error
+// result when the upstream could not be reached (the model can react), the
+// upstream's own error message when it answered with a JSON-RPC error, and
+// nothing when the client cancelled.
+func toolError(e catalog.Entry, err error) (*mcp.CallToolResult, error) {
+	var rpc *upstream.RPCError
+	switch {
+	case errors.As(err, &rpc):
+		return nil, errors.New(rpc.Message)
+	case errors.Is(err, context.Canceled):
+		return nil, err
+	case errors.Is(err, upstream.ErrUnavailable), errors.Is(err, upstream.ErrTimeout):
+		return mcp.NewToolResultError(fmt.Sprintf("Tool %s could not run: %v", e.Name, err)), nil
+	}
+	return nil, fmt.Errorf("upstream %q: %w", e.Server, err)
+}
+
+// requestError maps a forwarding failure of a non-tool request.
+func requestError(server string, err error) error {
+	var rpc *upstream.RPCError
+	if errors.As(err, &rpc) {
+		return errors.New(rpc.Message)
+	}
+	return fmt.Errorf("upstream %q: %w", server, err)
+}
+
+// getPrompt forwards prompts/get.
+func (p *Proxy) getPrompt(ctx context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+	e, ok := p.cat.Load().Prompt(req.Params.Name)
+	if !ok {
+		return nil, fmt.Errorf("prompt %q is no longer offered by any upstream", req.Params.Name)
+	}
+	params := map[string]any{"name": e.Original}
+	if req.Params.Arguments != nil {
+		params["arguments"] = req.Params.Arguments
+	}
+	raw, err := p.forward(ctx, e.Server, mcpmsg.PromptsGet, params, req.Params.Meta)
+	if err != nil {
+		return nil, requestError(e.Server, err)
+	}
+	return mcp.ParseGetPromptResult(&raw)
+}
+
+// readResource forwards resources/read of a listed resource.
+func (p *Proxy) readResource(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+	e, ok := p.cat.Load().Resource(req.Params.URI)
+	if !ok {
+		return nil, fmt.Errorf("resource %q is no longer offered by any upstream", req.Params.URI)
+	}
+	return p.read(ctx, e.Server, req.Params.URI, e.Original, req.Params.Meta)
+}
+
+// readTemplate forwards resources/read of a URI that matched a template.
+func (p *Proxy) readTemplate(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+	server, ok := p.templateServer(req.Params.URI)
+	if !ok {
+		return nil, fmt.Errorf("no upstream offers resource %q", req.Params.URI)
+	}
+	return p.read(ctx, server, req.Params.URI, req.Params.URI, req.Params.Meta)
+}
+
+// templateServer finds the upstream whose resource template matches uri.
+func (p *Proxy) templateServer(uri string) (string, bool) {
+	for _, t := range p.cat.Load().Templates {
+		tmpl, err := uritemplate.New(t.Original)
+		if err == nil && tmpl.Regexp().MatchString(uri) {
+			return t.Server, true
+		}
+	}
+	return "", false
+}
+
+func (p *Proxy) read(ctx context.Context, server, uri, original string, meta *mcp.Meta) ([]mcp.ResourceContents, error) {
+	raw, err := p.forward(ctx, server, mcpmsg.ResourcesRead, map[string]any{"uri": original}, meta)
+	if err != nil {
+		return nil, requestError(server, err)
+	}
+	res, err := mcp.ParseReadResourceResult(&raw)
+	if err != nil {
+		return nil, fmt.Errorf("upstream %q sent a malformed resources/read result: %w", server, err)
+	}
+	if uri != original {
+		for i, c := range res.Contents {
+			res.Contents[i] = withURI(c, original, uri)
+		}
+	}
+	return res.Contents, nil
+}
+
+// withURI rewrites the URI of resource contents read through a rewritten URI.
+func withURI(c mcp.ResourceContents, from, to string) mcp.ResourceContents {
+	switch v := c.(type) {
+	case mcp.TextResourceContents:
+		if v.URI == from {
+			v.URI = to
+		}
+		return v
+	case mcp.BlobResourceContents:
+		if v.URI == from {
+			v.URI = to
+		}
+		return v
+	}
+	return c
+}
+
+// deniedError is how a denial of a request other than tools/call reaches the
+// client: a JSON-RPC error naming the decision.
+func deniedError(d Decision) error {
+	return fmt.Errorf("denied by policy: %s (decision %s)", d.Reason, d.ID)
+}
+
+// CompletePromptArgument implements server.PromptCompletionProvider.
+func (p *Proxy) CompletePromptArgument(ctx context.Context, promptName string, arg mcp.CompleteArgument, cc mcp.CompleteContext) (*mcp.Completion, error) {
+	e, ok := p.cat.Load().Prompt(promptName)
+	if !ok {
+		return nil, fmt.Errorf("unknown prompt %q", promptName)
+	}
+	return p.complete(ctx, e.Server, map[string]any{"type": "ref/prompt", "name": e.Original}, arg, cc)
+}
+
+// CompleteResourceArgument implements server.ResourceCompletionProvider.
+func (p *Proxy) CompleteResourceArgument(ctx context.Context, uri string, arg mcp.CompleteArgument, cc mcp.CompleteContext) (*mcp.Completion, error) {
+	for _, t := range p.cat.Load().Templates {
+		if t.Original == uri {
+			return p.complete(ctx, t.Server, map[string]any{"type": "ref/resource", "uri": uri}, arg, cc)
+		}
+	}
+	return nil, fmt.Errorf("unknown resource template %q", uri)
+}
+
+func (p *Proxy) complete(ctx context.Context, server string, ref map[string]any, arg mcp.CompleteArgument, cc mcp.CompleteContext) (*mcp.Completion, error) {
+	params := map[string]any{"ref": ref, "argument": arg}
+	if cc.Arguments != nil {
+		params["context"] = cc
+	}
+	raw, err := p.forward(ctx, server, mcpmsg.CompletionComplete, params, nil)
+	if err != nil {
+		return nil, requestError(server, err)
+	}
+	var res struct {
+		Completion mcp.Completion `json:"completion"`
+	}
+	if err := json.Unmarshal(raw, &res); err != nil {
+		return nil, fmt.Errorf("upstream %q sent a malformed completion: %w", server, err)
+	}
+	if res.Completion.Values == nil {
+		res.Completion.Values = []string{}
+	}
+	return &res.Completion, nil
+}

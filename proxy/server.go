@@ -1,0 +1,278 @@
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/sovereign-stack/sovereign/core/mcpmsg"
+	"github.com/sovereign-stack/sovereign/proxy/catalog"
+)
+
+// newMCPServer builds the mcp-go server every front serves, with the hooks
+// through which all client requests pass.
+func (p *Proxy) newMCPServer(instructions string) *server.MCPServer {
+	hooks := &server.Hooks{}
+	hooks.AddOnRequestInitialization(p.onRequest)
+	hooks.AddOnRegisterSession(func(_ context.Context, s server.ClientSession) {
+		p.sessions.Store(s.SessionID(), s)
+	})
+	hooks.AddOnUnregisterSession(func(ctx context.Context, s server.ClientSession) {
+		p.sessions.Delete(s.SessionID())
+		for _, uri := range p.subs.dropSession(s.SessionID()) {
+			p.unsubscribeUpstream(context.WithoutCancel(ctx), uri)
+		}
+	})
+	opts := []server.ServerOption{
+		server.WithToolCapabilities(true),
+		server.WithResourceCapabilities(true, true),
+		server.WithPromptCapabilities(true),
+		server.WithLogging(),
+		server.WithCompletions(),
+		server.WithElicitation(),
+		server.WithPromptCompletionProvider(p),
+		server.WithResourceCompletionProvider(p),
+		server.WithHooks(hooks),
+		server.WithToolFilter(p.filterTools),
+		server.WithPromptFilter(p.filterPrompts),
+		server.WithRecovery(),
+		server.WithResourceRecovery(),
+	}
+	if instructions != "" {
+		opts = append(opts, server.WithInstructions(instructions))
+	}
+	srv := server.NewMCPServer(ServerName, p.version, opts...)
+	srv.EnableSampling()
+	return srv
+}
+
+// newRequest starts a gate request with what the session tells.
+func (p *Proxy) newRequest(ctx context.Context, phase, method string) *Request {
+	r := &Request{Phase: phase, Method: method}
+	s := server.ClientSessionFromContext(ctx)
+	if s == nil {
+		return r
+	}
+	r.SessionID = s.SessionID()
+	if ci, ok := s.(server.SessionWithClientInfo); ok {
+		info := ci.GetClientInfo()
+		r.Client = ClientInfo{Name: info.Name, Version: info.Version}
+	}
+	return r
+}
+
+// onRequest is where every client request enters the proxy, before mcp-go
+// handles it. The gate decides all of them here except tools/call, whose
+// denial must be a tool result and is therefore decided in callTool. A
+// returned error becomes the JSON-RPC error the client receives.
+func (p *Proxy) onRequest(ctx context.Context, _ any, message any) error {
+	raw, err := rawMessage(message)
+	if err != nil {
+		return err
+	}
+	var env struct {
+		Method string          `json:"method"`
+		Params json.RawMessage `json:"params"`
+	}
+	if err := json.Unmarshal(raw, &env); err != nil {
+		return fmt.Errorf("malformed request: %w", err)
+	}
+	switch mcpmsg.Classify(env.Method) {
+	case mcpmsg.List, mcpmsg.Act, mcpmsg.Subscribe, mcpmsg.Complete:
+		// The first requests of a session may arrive while upstreams are
+		// still starting: hold them (bounded) rather than answer from a
+		// partial catalog.
+		p.waitSettled(ctx)
+	}
+	if env.Method == mcpmsg.ToolsCall {
+		return p.checkToolTarget(env.Params)
+	}
+	req := p.newRequest(ctx, PhaseCall, env.Method)
+	if err := p.describe(req, env.Params); err != nil {
+		return err
+	}
+	if d := p.gate.Decide(ctx, req); !d.Allow {
+		p.log.Info("denied", "method", req.Method, "upstream", req.Server, "decision_id", d.ID, "reason", d.Reason)
+		return deniedError(d)
+	}
+	switch env.Method {
+	case mcpmsg.SetLevel:
+		p.forwardSetLevel(ctx, env.Params)
+	case mcpmsg.ResourcesSubscribe:
+		return p.subscribe(ctx, req)
+	case mcpmsg.ResourcesUnsubscribe:
+		if p.subs.remove(req.SessionID, req.URI) {
+			p.unsubscribeUpstream(ctx, req.URI)
+		}
+	}
+	return nil
+}
+
+func rawMessage(message any) (json.RawMessage, error) {
+	switch m := message.(type) {
+	case json.RawMessage:
+		return m, nil
+	case []byte:
+		return m, nil
+	}
+	b, err := json.Marshal(message)
+	if err != nil {
+		return nil, fmt.Errorf("unreadable request: %w", err)
+	}
+	return b, nil
+}
+
+// describe fills in the target of a request from its params.
+func (p *Proxy) describe(req *Request, params json.RawMessage) error {
+	var f struct {
+		Name      string          `json:"name"`
+		URI       string          `json:"uri"`
+		Arguments json.RawMessage `json:"arguments"`
+		Ref       struct {
+			Type string `json:"type"`
+			Name string `json:"name"`
+			URI  string `json:"uri"`
+		} `json:"ref"`
+		Argument json.RawMessage `json:"argument"`
+	}
+	if len(params) > 0 && json.Unmarshal(params, &f) != nil {
+		return errors.New("malformed params")
+	}
+	switch req.Method {
+	case mcpmsg.PromptsGet:
+		req.Name, req.Arguments = f.Name, f.Arguments
+		if e, ok := p.cat.Load().Prompt(f.Name); ok {
+			req.Server, req.Original = e.Server, e.Original
+		}
+	case mcpmsg.ResourcesRead, mcpmsg.ResourcesSubscribe, mcpmsg.ResourcesUnsubscribe:
+		req.URI = f.URI
+		req.Server, _, _ = p.routeURI(f.URI)
+	case mcpmsg.CompletionComplete:
+		req.Arguments = f.Argument
+		switch f.Ref.Type {
+		case "ref/prompt":
+			req.Name = f.Ref.Name
+			if e, ok := p.cat.Load().Prompt(f.Ref.Name); ok {
+				req.Server, req.Original = e.Server, e.Original
+			}
+		case "ref/resource":
+			req.URI = f.Ref.URI
+			for _, t := range p.cat.Load().Templates {
+				if t.Original == f.Ref.URI {
+					req.Server = t.Server
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// checkToolTarget answers a call to a tool of a disabled server with a clear
+// error instead of "tool not found".
+func (p *Proxy) checkToolTarget(params json.RawMessage) error {
+	var f struct {
+		Name string `json:"name"`
+	}
+	if json.Unmarshal(params, &f) != nil {
+		return nil // mcp-go reports malformed params itself
+	}
+	if _, ok := p.cat.Load().Tool(f.Name); ok {
+		return nil
+	}
+	if prefix, _, found := strings.Cut(f.Name, catalog.Separator); found {
+		if server, ok := p.disabled[prefix]; ok {
+			return fmt.Errorf("tool %q belongs to server %q, which is disabled in the configuration", f.Name, server)
+		}
+	}
+	return nil
+}
+
+// subscribe forwards a resource subscription to its upstream the first time
+// any client subscribes to the URI.
+func (p *Proxy) subscribe(ctx context.Context, req *Request) error {
+	server, original, ok := p.routeURI(req.URI)
+	if !ok {
+		return fmt.Errorf("no upstream offers resource %q", req.URI)
+	}
+	u, ok := p.upstreams[server]
+	if !ok {
+		return fmt.Errorf("server %q is not available", server)
+	}
+	if caps, ok := u.Capabilities(); ok && (caps.Resources == nil || !caps.Resources.Subscribe) {
+		return fmt.Errorf("server %q does not support resource subscriptions", server)
+	}
+	if !p.subs.add(req.SessionID, req.URI) {
+		return nil
+	}
+	if _, err := u.Request(ctx, mcpmsg.ResourcesSubscribe, map[string]any{"uri": original}); err != nil {
+		p.subs.remove(req.SessionID, req.URI)
+		return requestError(server, err)
+	}
+	return nil
+}
+
+// forwardSetLevel passes a client's logging level on to every upstream that
+// logs, so they filter at the source.
+func (p *Proxy) forwardSetLevel(ctx context.Context, params json.RawMessage) {
+	var f struct {
+		Level string `json:"level"`
+	}
+	if json.Unmarshal(params, &f) != nil || f.Level == "" {
+		return
+	}
+	var wg sync.WaitGroup
+	for name, u := range p.upstreams {
+		caps, ok := u.Capabilities()
+		if !ok || caps.Logging == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := u.Request(ctx, mcpmsg.SetLevel, map[string]any{"level": f.Level}); err != nil {
+				p.log.Warn("forwarding log level failed", "upstream", name, "error", err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// filterTools applies the gate's list phase to tools/list.
+func (p *Proxy) filterTools(ctx context.Context, tools []mcp.Tool) []mcp.Tool {
+	cat := p.cat.Load()
+	out := tools[:0:0]
+	for _, t := range tools {
+		req := p.newRequest(ctx, PhaseList, mcpmsg.ToolsList)
+		req.Name = t.Name
+		if e, ok := cat.Tool(t.Name); ok {
+			req.Server, req.Original = e.Server, e.Original
+		}
+		if p.gate.Decide(ctx, req).Allow {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// filterPrompts applies the gate's list phase to prompts/list.
+func (p *Proxy) filterPrompts(ctx context.Context, prompts []mcp.Prompt) []mcp.Prompt {
+	cat := p.cat.Load()
+	out := prompts[:0:0]
+	for _, pr := range prompts {
+		req := p.newRequest(ctx, PhaseList, mcpmsg.PromptsList)
+		req.Name = pr.Name
+		if e, ok := cat.Prompt(pr.Name); ok {
+			req.Server, req.Original = e.Server, e.Original
+		}
+		if p.gate.Decide(ctx, req).Allow {
+			out = append(out, pr)
+		}
+	}
+	return out
+}
