@@ -33,6 +33,10 @@ type Options struct {
 	Version   string
 	// Instructions are sent to clients in the initialize result.
 	Instructions string
+	// SingleClient says that exactly one client will connect (the stdio
+	// front alone). Upstreams then mirror that client's capabilities and
+	// their handshake waits for its initialize.
+	SingleClient bool
 }
 
 // Proxy aggregates upstreams behind one MCP server and gates every request.
@@ -58,6 +62,11 @@ type Proxy struct {
 	pendingN   atomic.Int64
 	settleMax  time.Duration
 
+	singleClient   bool
+	clientInitOnce sync.Once
+	clientInit     chan struct{} // closed when the single client's capabilities are known
+	clientCaps     mcp.ClientCapabilities
+
 	calls    *callTable
 	progress *progressTable
 	subs     *subscriptionTable
@@ -68,17 +77,19 @@ type Proxy struct {
 // clients.
 func New(opts Options) *Proxy {
 	p := &Proxy{
-		log:       opts.Logger,
-		gate:      opts.Gate,
-		version:   opts.Version,
-		upstreams: map[string]*upstream.Upstream{},
-		prefixes:  map[string]string{},
-		disabled:  map[string]string{},
-		snaps:     map[string]catalog.Snapshot{},
-		settled:   make(chan struct{}),
-		calls:     newCallTable(),
-		progress:  newProgressTable(),
-		subs:      newSubscriptionTable(),
+		log:          opts.Logger,
+		gate:         opts.Gate,
+		version:      opts.Version,
+		upstreams:    map[string]*upstream.Upstream{},
+		prefixes:     map[string]string{},
+		disabled:     map[string]string{},
+		snaps:        map[string]catalog.Snapshot{},
+		settled:      make(chan struct{}),
+		clientInit:   make(chan struct{}),
+		singleClient: opts.SingleClient,
+		calls:        newCallTable(),
+		progress:     newProgressTable(),
+		subs:         newSubscriptionTable(),
 	}
 	if p.gate == nil {
 		p.gate = AllowKnown{}

@@ -184,3 +184,56 @@ func (p *Proxy) UpstreamElicitation(ctx context.Context, u *upstream.Upstream, r
 	defer cancel()
 	return p.srv.RequestElicitation(rctx, req)
 }
+
+// UpstreamRoots implements upstream.Events.
+func (p *Proxy) UpstreamRoots(ctx context.Context, u *upstream.Upstream, req mcp.ListRootsRequest) (*mcp.ListRootsResult, error) {
+	rctx, cancel, err := p.relayContext(ctx, u, func(c mcp.ClientCapabilities) bool { return c.Roots != nil })
+	if err != nil {
+		return nil, fmt.Errorf("roots: %w", err)
+	}
+	defer cancel()
+	return p.srv.RequestRoots(rctx, req)
+}
+
+// sharedCapabilities are declared to upstreams shared by several clients:
+// sampling and form elicitation are relayed to the client of the call in
+// flight. Roots are not declared: they belong to one client, and a shared
+// upstream (server-filesystem, say) would otherwise take one client's roots
+// for everyone's.
+func sharedCapabilities() mcp.ClientCapabilities {
+	return mcp.ClientCapabilities{Sampling: &mcp.SamplingCapability{}, Elicitation: &mcp.ElicitationCapability{}}
+}
+
+// ClientCapabilities implements upstream.Events. With a single client the
+// upstreams declare what that client declared (sampling, elicitation,
+// roots), so each upstream behaves as if the client were talking to it
+// directly; the answer waits for the client's initialize.
+func (p *Proxy) ClientCapabilities(ctx context.Context) (mcp.ClientCapabilities, error) {
+	if !p.singleClient {
+		return sharedCapabilities(), nil
+	}
+	select {
+	case <-p.clientInit:
+		return p.clientCaps, nil
+	case <-ctx.Done():
+		return mcp.ClientCapabilities{}, ctx.Err()
+	}
+}
+
+// recordClientCapabilities keeps the first client's capabilities for
+// mirroring.
+func (p *Proxy) recordClientCapabilities(caps mcp.ClientCapabilities) {
+	p.clientInitOnce.Do(func() {
+		p.clientCaps = mcp.ClientCapabilities{Sampling: caps.Sampling, Elicitation: caps.Elicitation, Roots: caps.Roots}
+		close(p.clientInit)
+	})
+}
+
+// forwardRootsChanged tells the upstreams that the client's roots changed.
+func (p *Proxy) forwardRootsChanged(ctx context.Context, _ mcp.JSONRPCNotification) {
+	for name, u := range p.upstreams {
+		if err := u.Notify(ctx, "notifications/roots/list_changed", nil); err != nil {
+			p.log.Debug("roots change not forwarded", "upstream", name, "error", err)
+		}
+	}
+}

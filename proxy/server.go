@@ -20,6 +20,9 @@ import (
 func (p *Proxy) newMCPServer(instructions string) *server.MCPServer {
 	hooks := &server.Hooks{}
 	hooks.AddOnRequestInitialization(p.onRequest)
+	hooks.AddAfterInitialize(func(_ context.Context, _ any, req *mcp.InitializeRequest, _ *mcp.InitializeResult) {
+		p.recordClientCapabilities(req.Params.Capabilities)
+	})
 	hooks.AddOnRegisterSession(func(_ context.Context, s server.ClientSession) {
 		p.sessions.Store(s.SessionID(), s)
 	})
@@ -49,6 +52,7 @@ func (p *Proxy) newMCPServer(instructions string) *server.MCPServer {
 	}
 	srv := server.NewMCPServer(ServerName, p.version, opts...)
 	srv.EnableSampling()
+	srv.AddNotificationHandler("notifications/roots/list_changed", p.forwardRootsChanged)
 	return srv
 }
 

@@ -48,8 +48,9 @@ are not started; the config's limits and log level apply.`,
 					Timeout:         timeout,
 					MaxMessageBytes: cfg.Limits.MaxMessageBytes,
 				}}},
-				Logger:  log.Named("proxy"),
-				Version: buildVersion(),
+				Logger:       log.Named("proxy"),
+				Version:      buildVersion(),
+				SingleClient: true,
 			})
 			return serveProxy(cmd.Context(), p, fronts{stdio: true, maxMessage: cfg.Limits.MaxMessageBytes}, mcpOut, log)
 		},

@@ -50,6 +50,9 @@ catalog.`,
 				Upstreams: upstreamsFromConfig(cfg),
 				Logger:    log.Named("proxy"),
 				Version:   buildVersion(),
+				// Alone on stdio, the proxy has exactly one client, whose
+				// capabilities the upstreams mirror.
+				SingleClient: !noStdio && cfg.Listen.HTTP == "",
 			})
 			return serveProxy(cmd.Context(), p, fronts{
 				stdio:    !noStdio,

@@ -46,7 +46,12 @@ func (c *conn) wait(ctx context.Context) error {
 // close tears the connection down, killing a stdio child's process group.
 func (c *conn) close() {
 	c.cancel()
-	_ = c.c.Close()
+	switch {
+	case c.c != nil:
+		_ = c.c.Close()
+	case c.tr != nil:
+		_ = c.tr.Close()
+	}
 	if c.proc != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
@@ -84,6 +89,29 @@ func (r elicitationRelay) Elicit(ctx context.Context, req mcp.ElicitationRequest
 	return r.u.events.UpstreamElicitation(ctx, r.u, req)
 }
 
+type rootsRelay struct{ u *Upstream }
+
+func (r rootsRelay) ListRoots(ctx context.Context, req mcp.ListRootsRequest) (*mcp.ListRootsResult, error) {
+	return r.u.events.UpstreamRoots(ctx, r.u, req)
+}
+
+// clientOptions declares exactly the relayable capabilities in caps, with a
+// handler for each.
+func clientOptions(u *Upstream, caps mcp.ClientCapabilities) []client.ClientOption {
+	declared := mcp.ClientCapabilities{Sampling: caps.Sampling, Elicitation: caps.Elicitation, Roots: caps.Roots}
+	opts := []client.ClientOption{client.WithClientCapabilities(declared)}
+	if caps.Sampling != nil {
+		opts = append(opts, client.WithSamplingHandler(samplingRelay{u}))
+	}
+	if caps.Elicitation != nil {
+		opts = append(opts, client.WithElicitationHandler(elicitationRelay{u}))
+	}
+	if caps.Roots != nil {
+		opts = append(opts, client.WithRootsHandler(rootsRelay{u}))
+	}
+	return opts
+}
+
 // connect starts the transport and performs the handshake, bounded by the
 // server's timeout.
 func (u *Upstream) connect(parent context.Context) (*conn, error) {
@@ -113,20 +141,23 @@ func (u *Upstream) connect(parent context.Context) (*conn, error) {
 		cancel()
 		return nil, err
 	}
-	c.c = client.NewClient(c.tr,
-		client.WithSamplingHandler(samplingRelay{u}),
-		client.WithElicitationHandler(elicitationRelay{u}),
-	)
-	c.c.OnNotification(func(n mcp.JSONRPCNotification) { u.events.UpstreamNotification(u, n) })
-	c.c.OnConnectionLost(func(err error) { c.markLost(fmt.Errorf("connection lost: %w", err)) })
-
-	hctx, hcancel := context.WithTimeout(ctx, u.spec.Timeout)
-	defer hcancel()
 	fail := func(err error) (*conn, error) {
 		c.markLost(err)
 		c.close()
 		return nil, err
 	}
+	// A stdio child is already starting; the handshake waits until the
+	// capabilities to declare are known (the client's, when mirrored).
+	caps, err := u.events.ClientCapabilities(ctx)
+	if err != nil {
+		return fail(fmt.Errorf("client capabilities: %w", err))
+	}
+	c.c = client.NewClient(c.tr, clientOptions(u, caps)...)
+	c.c.OnNotification(func(n mcp.JSONRPCNotification) { u.events.UpstreamNotification(u, n) })
+	c.c.OnConnectionLost(func(err error) { c.markLost(fmt.Errorf("connection lost: %w", err)) })
+
+	hctx, hcancel := context.WithTimeout(ctx, u.spec.Timeout)
+	defer hcancel()
 	if err := c.c.Start(ctx); err != nil {
 		return fail(fmt.Errorf("start transport: %w", err))
 	}

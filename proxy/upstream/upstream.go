@@ -56,6 +56,12 @@ type Events interface {
 	UpstreamSampling(ctx context.Context, u *Upstream, req mcp.CreateMessageRequest) (*mcp.CreateMessageResult, error)
 	// UpstreamElicitation relays an elicitation/create request of the server.
 	UpstreamElicitation(ctx context.Context, u *Upstream, req mcp.ElicitationRequest) (*mcp.ElicitationResult, error)
+	// UpstreamRoots relays a roots/list request of the server.
+	UpstreamRoots(ctx context.Context, u *Upstream, req mcp.ListRootsRequest) (*mcp.ListRootsResult, error)
+	// ClientCapabilities returns the capabilities to declare in the
+	// handshake (sampling, elicitation, roots: what the proxy can relay). It
+	// may block until they are known, e.g. until the client has initialized.
+	ClientCapabilities(ctx context.Context) (mcp.ClientCapabilities, error)
 }
 
 // State is where an upstream is in its life.

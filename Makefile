@@ -1,0 +1,59 @@
+# Sovereign — see README.md. `make run` serves, `make test` runs every test.
+SHELL := /usr/bin/env bash
+GO ?= go
+BIN := bin/sovereign
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+HTTP ?= 127.0.0.1:8080
+CONFIG ?=
+FUZZTIME ?= 30s
+
+.PHONY: help build run test test-unit test-e2e deps-e2e lint fmt fmt-check vet fuzz bench tidy-check clean
+
+help: ## list the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+build: ## build bin/sovereign
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/sovereign
+
+run: build ## run the proxy: stdio + HTTP on $(HTTP) (CONFIG=file to use a config)
+	./$(BIN) serve --http $(HTTP) $(if $(CONFIG),--config $(CONFIG),)
+
+test: fmt-check vet deps-e2e ## run every test: unit, policy, end-to-end and conformance
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+test-unit: ## run the unit tests only (no npm needed)
+	$(GO) test -race -short -count=1 ./...
+
+test-e2e: deps-e2e ## run the end-to-end and conformance tests only
+	$(GO) test -count=1 -timeout 20m -v ./tests/...
+
+deps-e2e: ## install the pinned npm test peers and Node 22 (tests/npm)
+	bash tests/setup.sh
+
+lint: fmt-check vet ## formatting and vet
+
+fmt: ## format the Go code
+	gofmt -w $$(find cmd core proxy policies tests -name '*.go' -not -path '*/node_modules/*')
+
+fmt-check:
+	@out=$$(gofmt -l $$(find cmd core proxy policies tests -name '*.go' -not -path '*/node_modules/*' 2>/dev/null)); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+fuzz: ## run each fuzzer for FUZZTIME
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test $$pkg -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) || exit 1; \
+	  done; done
+
+bench: ## run the benchmarks
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+tidy-check: ## go.mod and go.sum are tidy
+	$(GO) mod tidy -diff
+
+clean: ## remove build output
+	rm -rf bin tests/.work
