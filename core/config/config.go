@@ -1,0 +1,250 @@
+package config
+
+import (
+	"os"
+	"strings"
+	"time"
+)
+
+// Transports a Server can use. After Load every Server's Transport is one of
+// these.
+const (
+	// TransportStdio runs the server as a child process and speaks MCP over
+	// its standard input and output.
+	TransportStdio = "stdio"
+	// TransportStreamableHTTP speaks MCP's Streamable HTTP transport to a URL.
+	TransportStreamableHTTP = "streamable-http"
+	// TransportSSE speaks MCP's older HTTP+SSE transport to a URL.
+	TransportSSE = "sse"
+)
+
+// Defaults and limits of the configuration file.
+const (
+	// DefaultLogLevel is log_level when the file does not set it.
+	DefaultLogLevel = "info"
+	// DefaultMaxMessageBytes is limits.max_message_bytes when the file does
+	// not set it: 4 MiB.
+	DefaultMaxMessageBytes int64 = 4 << 20
+	// MinMaxMessageBytes and MaxMaxMessageBytes bound
+	// limits.max_message_bytes: 1 KiB to 256 MiB inclusive.
+	MinMaxMessageBytes int64 = 1 << 10
+	MaxMaxMessageBytes int64 = 256 << 20
+	// DefaultTimeout is a server's timeout when the file does not set it.
+	DefaultTimeout = 60 * time.Second
+	// MaxTimeout is the longest timeout a server may have.
+	MaxTimeout = time.Hour
+	// RootEnv names the environment variable that, when set and not empty,
+	// is the default data_dir.
+	RootEnv = "SOVEREIGN_ROOT"
+	// defaultDataDir is the default data_dir when RootEnv is not set.
+	defaultDataDir = "~/.sovereign"
+)
+
+// Config is a whole configuration file.
+//
+// Unknown keys are errors anywhere in the file. A key whose value is null
+// (or which is absent) keeps its default. An empty file, or one holding only
+// comments, is a valid configuration with no servers.
+type Config struct {
+	// DataDir is key "data_dir": the directory where Sovereign keeps its
+	// state. Default: $SOVEREIGN_ROOT when that is set and not empty, else
+	// "~/.sovereign". A leading "~" or "~/" is expanded to the user's home
+	// directory and a relative path is made absolute against the current
+	// working directory, so after Load it is always absolute.
+	DataDir string `json:"data_dir" yaml:"data_dir"`
+
+	// LogLevel is key "log_level": one of "trace", "debug", "info", "warn"
+	// or "error" (lower case). Default: "info".
+	LogLevel string `json:"log_level" yaml:"log_level"`
+
+	// Limits is key "limits": size limits on what the proxy accepts.
+	Limits Limits `json:"limits" yaml:"limits"`
+
+	// Listen is key "listen": the optional HTTP front through which clients
+	// reach the proxy. Without it, clients reach the proxy over stdio only.
+	Listen Listen `json:"listen" yaml:"listen"`
+
+	// Servers is key "servers": the upstream MCP servers, by name. Each name
+	// must match ^[a-zA-Z0-9_-]{1,64}$. No servers is valid. After Load the
+	// map is never nil.
+	Servers map[string]Server `json:"servers" yaml:"servers"`
+}
+
+// Limits is the "limits" section.
+type Limits struct {
+	// MaxMessageBytes is key "limits.max_message_bytes": the largest single
+	// JSON-RPC message, in bytes, the proxy accepts from either side. An
+	// integer from 1024 to 268435456 (256 MiB) inclusive. Default: 4194304
+	// (4 MiB).
+	MaxMessageBytes int64 `json:"max_message_bytes" yaml:"max_message_bytes"`
+}
+
+// Listen is the "listen" section.
+type Listen struct {
+	// HTTP is key "listen.http": the address the HTTP front listens on, as
+	// host:port, e.g. "127.0.0.1:8080" or "[::1]:8080". The port is a number
+	// from 0 to 65535 (0 picks a free port). Empty (the default) means no
+	// HTTP front. The host must be a loopback address (127.0.0.0/8, ::1, or
+	// "localhost") unless InsecureAllowRemote is true; an empty host, as in
+	// ":8080", means every interface and is not loopback.
+	HTTP string `json:"http,omitempty" yaml:"http,omitempty"`
+
+	// AllowedHosts is key "listen.allowed_hosts": Host header values the HTTP
+	// front accepts besides the loopback names, as protection against DNS
+	// rebinding. Each is a host name or address, optionally with ":port",
+	// exactly as a client sends it in the Host header (no scheme, no path, no
+	// wildcards). Default: none.
+	AllowedHosts []string `json:"allowed_hosts,omitempty" yaml:"allowed_hosts,omitempty"`
+
+	// AllowedOrigins is key "listen.allowed_origins": Origin header values the
+	// HTTP front accepts besides loopback origins. Each is compared exactly,
+	// so it must be a bare origin: scheme://host[:port], e.g.
+	// "https://app.example", with no path, not even a trailing "/".
+	// Default: none.
+	AllowedOrigins []string `json:"allowed_origins,omitempty" yaml:"allowed_origins,omitempty"`
+
+	// InsecureAllowRemote is key "listen.insecure_allow_remote": it must be
+	// true for HTTP to bind anything but a loopback address, because
+	// Sovereign has no authentication yet. Default: false.
+	InsecureAllowRemote bool `json:"insecure_allow_remote,omitempty" yaml:"insecure_allow_remote,omitempty"`
+}
+
+// Server is one entry under "servers": an upstream MCP server. It is either
+// a stdio server (Command set) or an HTTP server (URL set), never both.
+//
+// Secrets are kept out of the file by reference: in URL, each of Args, and
+// the values of Env and Headers, "${env:NAME}" is replaced by the value of
+// the environment variable NAME (an error if it is not set), and
+// "${file:/absolute/path}" by the content of that file with trailing line
+// breaks removed (an error if it cannot be read; "~/" is allowed; at most
+// 1 MiB). "$$" stands for a single "$"; a "$" followed by anything else is
+// kept as it is; any other "${...}" is an error. Other keys are taken
+// literally. Disabled servers are resolved and checked like the others.
+type Server struct {
+	// Command is key "command": the program to run for a stdio server,
+	// looked up in PATH if it has no slash. Taken literally.
+	Command string `json:"command,omitempty" yaml:"command,omitempty"`
+	// Args is key "args": arguments passed to Command. Stdio servers only.
+	Args []string `json:"args,omitempty" yaml:"args,omitempty"`
+	// Env is key "env": environment variables set for Command, on top of
+	// Sovereign's own environment. Names must not be empty or contain "=".
+	// Stdio servers only.
+	Env map[string]string `json:"env,omitempty" yaml:"env,omitempty"`
+	// Cwd is key "cwd": the working directory for Command. A leading "~" is
+	// expanded and a relative path is made absolute against Sovereign's
+	// working directory. Empty (the default) means Sovereign's working
+	// directory. Stdio servers only.
+	Cwd string `json:"cwd,omitempty" yaml:"cwd,omitempty"`
+
+	// URL is key "url": the endpoint of an HTTP server; it must be an
+	// absolute http or https URL.
+	URL string `json:"url,omitempty" yaml:"url,omitempty"`
+	// Headers is key "headers": HTTP headers sent with every request to URL,
+	// e.g. {Authorization: "Bearer ${env:TOKEN}"}. Names must be valid HTTP
+	// header names and values must not contain line breaks or other control
+	// characters. HTTP servers only.
+	Headers map[string]string `json:"headers,omitempty" yaml:"headers,omitempty"`
+
+	// Transport is key "transport": "stdio", "streamable-http" or "sse".
+	// When absent it is inferred: "stdio" when command is set; when url is
+	// set, "sse" if the URL's path ends in "/sse" (or "/sse/"), else
+	// "streamable-http". For compatibility with Claude's configuration
+	// files, key "type" is accepted as an alias, with the values "stdio",
+	// "http" (meaning "streamable-http"), "streamable-http" and "sse"; if
+	// both keys are given they must agree. After Load it is always one of
+	// the Transport constants and agrees with Command/URL.
+	Transport string `json:"transport" yaml:"transport"`
+
+	// Prefix is key "prefix": what the proxy puts, followed by "__", in front
+	// of this server's tool names. Absent or null (nil) means derived from
+	// the server's name (see EffectivePrefix); "" means no prefix; otherwise
+	// it must match ^[a-zA-Z0-9-]{1,32}$ (no "_", because "__" separates the
+	// prefix from the tool name). Several servers may share a prefix or have
+	// none; the proxy resolves collisions.
+	Prefix *string `json:"prefix,omitempty" yaml:"prefix,omitempty"`
+
+	// Timeout is key "timeout": how long the proxy waits for this server to
+	// answer one request, as a duration string such as "30s" or "1m30s", or
+	// an integer number of seconds. Must be more than 0 and at most 1h.
+	// Default: 60s.
+	Timeout Duration `json:"timeout" yaml:"timeout"`
+
+	// Disabled is key "disabled": when true the proxy does not start or
+	// contact this server. It is still checked. Default: false.
+	Disabled bool `json:"disabled,omitempty" yaml:"disabled,omitempty"`
+}
+
+// Default returns the configuration of an empty file: log level "info", 4 MiB
+// messages, no HTTP front and no servers. DataDir is read from the
+// environment at call time: $SOVEREIGN_ROOT when set and not empty, else
+// "~/.sovereign", expanded and made absolute by ExpandPath. Should that fail
+// (no home directory), DataDir keeps the unexpanded value and Parse reports
+// the problem.
+func Default() Config {
+	return defaults(osEnv())
+}
+
+// defaults is Default with the process environment passed in.
+func defaults(e env) Config {
+	dir := defaultDataDir
+	if root, ok := e.lookupEnv(RootEnv); ok && root != "" {
+		dir = root
+	}
+	if abs, err := expandPath(dir, e); err == nil {
+		dir = abs
+	}
+	return Config{
+		DataDir:  dir,
+		LogLevel: DefaultLogLevel,
+		Limits:   Limits{MaxMessageBytes: DefaultMaxMessageBytes},
+		Servers:  map[string]Server{},
+	}
+}
+
+// EffectivePrefix returns the prefix the proxy puts in front of the tool
+// names of the server called name: *s.Prefix when set (possibly "", meaning
+// no prefix), else one derived from name. The derived prefix is name with
+// every "_" replaced by "-", cut to 32 characters, so that every valid server
+// name yields a valid prefix; e.g. "brave_search" gives "brave-search".
+func (s Server) EffectivePrefix(name string) string {
+	if s.Prefix != nil {
+		return *s.Prefix
+	}
+	p := strings.ReplaceAll(name, "_", "-")
+	if len(p) > maxPrefixLen {
+		// Server names are ASCII once valid; for invalid ones avoid cutting
+		// a UTF-8 sequence in half.
+		n := 0
+		for i := range p {
+			if i > maxPrefixLen {
+				break
+			}
+			n = i
+		}
+		p = p[:n]
+	}
+	return p
+}
+
+// env is what the package takes from the operating system, passed in so
+// that tests do not depend on the real environment.
+type env struct {
+	// lookupEnv is os.LookupEnv.
+	lookupEnv func(name string) (string, bool)
+	// homeDir is os.UserHomeDir.
+	homeDir func() (string, error)
+	// abs is filepath.Abs.
+	abs func(path string) (string, error)
+	// readFile reads a file named by a ${file:...} reference.
+	readFile func(path string) ([]byte, error)
+}
+
+// osEnv is the real operating system.
+func osEnv() env {
+	return env{
+		lookupEnv: os.LookupEnv,
+		homeDir:   os.UserHomeDir,
+		abs:       absPath,
+		readFile:  readSecretFile,
+	}
+}
