@@ -17,6 +17,7 @@ import (
 // refresh that changes nothing sends no list_changed to clients.
 type appliedCatalog struct {
 	tools, prompts, resources, templates []catalog.Entry
+	problems                             map[string]bool
 }
 
 // refresh lists everything an upstream offers, merges it into the catalog and
@@ -65,9 +66,14 @@ func (p *Proxy) rebuild() {
 	}
 	p.snapMu.Unlock()
 	cat := catalog.Build(snaps)
+	seen := make(map[string]bool, len(cat.Problems))
 	for _, problem := range cat.Problems {
-		p.log.Warn("catalog: " + problem)
+		seen[problem] = true
+		if !p.applied.problems[problem] { // each problem is logged once, not at every rebuild
+			p.log.Warn("catalog: " + problem)
+		}
 	}
+	p.applied.problems = seen
 	p.cat.Store(cat)
 
 	if !sameEntries(p.applied.tools, cat.Tools) {

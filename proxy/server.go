@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -261,6 +262,9 @@ func (p *Proxy) filterTools(ctx context.Context, tools []mcp.Tool) []mcp.Tool {
 			out = append(out, t)
 		}
 	}
+	// mcp-go sorts by name; clients get the upstreams' own order instead
+	// (servers in name order), as they would without the proxy.
+	sortByCatalog(out, func(t mcp.Tool) int { return cat.ToolIndex(t.Name) })
 	return out
 }
 
@@ -278,5 +282,11 @@ func (p *Proxy) filterPrompts(ctx context.Context, prompts []mcp.Prompt) []mcp.P
 			out = append(out, pr)
 		}
 	}
+	sortByCatalog(out, func(pr mcp.Prompt) int { return cat.PromptIndex(pr.Name) })
 	return out
+}
+
+// sortByCatalog orders items as the catalog lists them.
+func sortByCatalog[T any](items []T, index func(T) int) {
+	slices.SortStableFunc(items, func(a, b T) int { return index(a) - index(b) })
 }

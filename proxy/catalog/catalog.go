@@ -186,6 +186,20 @@ func (c *Catalog) Prompt(name string) (Entry, bool) { return lookup(c.Prompts, c
 // Resource finds a listed resource by its exposed URI.
 func (c *Catalog) Resource(uri string) (Entry, bool) { return lookup(c.Resources, c.resources, uri) }
 
+// ToolIndex is the position of an exposed tool in the catalog's order, or
+// len(Tools) when unknown.
+func (c *Catalog) ToolIndex(name string) int { return position(c.tools, name, len(c.Tools)) }
+
+// PromptIndex is the position of an exposed prompt, or len(Prompts).
+func (c *Catalog) PromptIndex(name string) int { return position(c.prompts, name, len(c.Prompts)) }
+
+func position(index map[string]int, key string, missing int) int {
+	if i, ok := index[key]; ok {
+		return i
+	}
+	return missing
+}
+
 func lookup(list []Entry, index map[string]int, key string) (Entry, bool) {
 	if c := index; c != nil {
 		if i, ok := c[key]; ok {
