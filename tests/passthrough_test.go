@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // directTarget is one upstream reached without the proxy, with the prefix it
@@ -118,5 +119,55 @@ func TestAllUpstreamsBehindOneProxy(t *testing.T) {
 	read := proxy.call(t, "resources/read", map[string]any{"uri": "demo://resource/static/document/architecture.md"})
 	if !strings.Contains(string(read), "architecture.md") {
 		t.Errorf("resources/read through the proxy: %s", read)
+	}
+}
+
+// TestLoggingSubscriptionsAndCompletions checks the rest of the passthrough:
+// log messages, logging/setLevel, resource subscriptions and their updates,
+// and completions.
+func TestLoggingSubscriptionsAndCompletions(t *testing.T) {
+	cfg := writeConfig(t, "servers:\n"+stdioServer("ev", node22(), []string{nodeBin("mcp-server-everything")}, ""))
+	proxy := dialStdio(t, "sovereign", clientCaps{}, nil, sovereignBin(t), "serve", "--config", cfg)
+	direct := dialStdio(t, "ev", clientCaps{}, nil, node22(), nodeBin("mcp-server-everything"))
+
+	proxy.call(t, "logging/setLevel", map[string]any{"level": "debug"})
+	proxy.call(t, "tools/call", map[string]any{"name": "ev__toggle-simulated-logging", "arguments": map[string]any{}})
+	waitFor(t, 10*time.Second, "a log message from the upstream", func() bool {
+		return len(proxy.notifications("notifications/message")) > 0
+	})
+
+	uri := "demo://resource/static/document/architecture.md"
+	proxy.call(t, "resources/subscribe", map[string]any{"uri": uri})
+	proxy.call(t, "tools/call", map[string]any{"name": "ev__toggle-subscriber-updates", "arguments": map[string]any{}})
+	waitFor(t, 10*time.Second, "a resource update", func() bool {
+		for _, n := range proxy.notifications("notifications/resources/updated") {
+			if n.Params.AdditionalFields["uri"] == uri {
+				return true
+			}
+		}
+		return false
+	})
+	proxy.call(t, "resources/unsubscribe", map[string]any{"uri": uri})
+
+	// mcp-go re-encodes the completion: "hasMore": false is omitted, which
+	// means the same; values and total must be identical.
+	complete := func(c *mcpConn, prompt string) string {
+		var r struct {
+			Completion struct {
+				Values  []string `json:"values"`
+				Total   int      `json:"total"`
+				HasMore bool     `json:"hasMore"`
+			} `json:"completion"`
+		}
+		_ = json.Unmarshal(c.call(t, "completion/complete", map[string]any{
+			"ref":      map[string]any{"type": "ref/prompt", "name": prompt},
+			"argument": map[string]any{"name": "department", "value": "E"},
+		}), &r)
+		b, _ := json.Marshal(r)
+		return string(b)
+	}
+	want, got := complete(direct, "completable-prompt"), complete(proxy, "ev__completable-prompt")
+	if want != got || !strings.Contains(got, "Engineering") {
+		t.Fatalf("completion differs:\ndirect: %s\nproxy:  %s", want, got)
 	}
 }
