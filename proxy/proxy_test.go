@@ -120,6 +120,7 @@ func newHarness(t *testing.T) *harness {
 			{Spec: spec("alpha", h.alpha.url), Prefix: "a"},
 			{Spec: spec("beta", h.beta.url), Prefix: "b"},
 			{Spec: spec("gamma", "http://127.0.0.1:1/mcp"), Prefix: "c", Disabled: true},
+			{Spec: spec("delta", "http://127.0.0.1:1/mcp"), Prefix: "d"}, // never starts
 		},
 		Gate:    h.gate,
 		Logger:  hclog.New(&hclog.LoggerOptions{Output: testWriter{t}, Level: hclog.Debug}),
@@ -232,6 +233,11 @@ func TestUpstreamErrorsAndDisabledServers(t *testing.T) {
 	_, err = h.client.CallTool(ctx, req)
 	if err == nil || !strings.Contains(err.Error(), "disabled") {
 		t.Fatalf("call to a disabled server: %v", err)
+	}
+	req.Params.Name = "d__anything"
+	_, err = h.client.CallTool(ctx, req)
+	if err == nil || !strings.Contains(err.Error(), `server "delta" is down`) || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("call to a server that never started: %v", err)
 	}
 	resp := h.p.Server().HandleMessage(ctx, json.RawMessage(`{"jsonrpc":"2.0","id":9,"method":"no/such"}`))
 	b, _ := json.Marshal(resp)

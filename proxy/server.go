@@ -14,6 +14,7 @@ import (
 
 	"github.com/sovereign-stack/sovereign/core/mcpmsg"
 	"github.com/sovereign-stack/sovereign/proxy/catalog"
+	"github.com/sovereign-stack/sovereign/proxy/upstream"
 )
 
 // newMCPServer builds the mcp-go server every front serves, with the hooks
@@ -190,9 +191,22 @@ func (p *Proxy) checkToolTarget(params json.RawMessage) error {
 	if _, ok := p.cat.Load().Tool(f.Name); ok {
 		return nil
 	}
-	if prefix, _, found := strings.Cut(f.Name, catalog.Separator); found {
-		if server, ok := p.disabled[prefix]; ok {
-			return fmt.Errorf("tool %q belongs to server %q, which is disabled in the configuration", f.Name, server)
+	prefix, _, found := strings.Cut(f.Name, catalog.Separator)
+	if !found {
+		return nil
+	}
+	if server, ok := p.disabled[prefix]; ok {
+		return fmt.Errorf("tool %q belongs to server %q, which is disabled in the configuration", f.Name, server)
+	}
+	for name, u := range p.upstreams {
+		if p.prefixes[name] != prefix {
+			continue
+		}
+		if state, last := u.State(); state != upstream.StateReady {
+			if last != nil {
+				return fmt.Errorf("tool %q: server %q is %s (last error: %v); the proxy keeps retrying", f.Name, name, state, last)
+			}
+			return fmt.Errorf("tool %q: server %q is %s", f.Name, name, state)
 		}
 	}
 	return nil

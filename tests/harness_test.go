@@ -87,7 +87,9 @@ func buildSovereign() (string, error) {
 		return abs, nil
 	}
 	out := filepath.Join(buildDir, "sovereign")
-	cmd := exec.Command("go", "build", "-o", out, "../cmd/sovereign")
+	// Built with the race detector: the e2e traffic is the best race test
+	// the proxy gets.
+	cmd := exec.Command("go", "build", "-race", "-o", out, "../cmd/sovereign")
 	cmd.Dir = testsDir
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build -o %s ../cmd/sovereign: %v\n%s", out, err, msg)

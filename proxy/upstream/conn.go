@@ -131,9 +131,11 @@ func (u *Upstream) connect(parent context.Context) (*conn, error) {
 	case TransportStreamableHTTP:
 		c.tr, err = transport.NewStreamableHTTP(u.spec.URL,
 			transport.WithHTTPHeaders(u.spec.Headers),
+			transport.WithHTTPBasicClient(newLimitedClient(u.spec.MaxMessageBytes)),
 			transport.WithContinuousListening())
 	case TransportSSE:
-		c.tr, err = transport.NewSSE(u.spec.URL, transport.WithHeaders(u.spec.Headers))
+		c.tr, err = transport.NewSSE(u.spec.URL, transport.WithHeaders(u.spec.Headers),
+			transport.WithHTTPClient(newLimitedClient(u.spec.MaxMessageBytes)))
 	default:
 		err = fmt.Errorf("unknown transport %q", u.spec.Transport)
 	}
