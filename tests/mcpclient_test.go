@@ -152,6 +152,9 @@ type testLogWriter struct {
 func (w testLogWriter) Write(b []byte) (int, error) {
 	for _, line := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
 		w.t.Logf("[%s] %s", w.name, line)
+		if strings.Contains(line, "WARNING: DATA RACE") {
+			w.t.Errorf("[%s] the race detector found a data race (see the log)", w.name)
+		}
 	}
 	return len(b), nil
 }

@@ -79,6 +79,9 @@ func startProcess(t *testing.T, name, command string, args, env []string, dir st
 				fmt.Fprintf(&p.out, "%s: %s\n", stream, sc.Text())
 				p.mu.Unlock()
 				t.Logf("[%s] %s", name, sc.Text())
+				if strings.Contains(sc.Text(), "WARNING: DATA RACE") {
+					t.Errorf("[%s] the race detector found a data race (see the log)", name)
+				}
 			}
 		}()
 	}
