@@ -77,59 +77,53 @@ func (p *Proxy) rebuild() {
 	p.cat.Store(cat)
 
 	if !sameEntries(p.applied.tools, cat.Tools) {
-		tools := make([]server.ServerTool, 0, len(cat.Tools))
-		for _, e := range cat.Tools {
+		p.srv.SetTools(convert(p, "tool", cat.Tools, func(e catalog.Entry) (server.ServerTool, error) {
 			t, err := toolFromRaw(e)
-			if err != nil {
-				p.log.Warn("skipping malformed tool", "upstream", e.Server, "tool", e.Original, "error", err)
-				continue
-			}
-			tools = append(tools, server.ServerTool{Tool: t, Handler: p.callTool})
-		}
-		p.srv.SetTools(tools...)
+			return server.ServerTool{Tool: t, Handler: p.callTool}, err
+		})...)
 		p.applied.tools = cat.Tools
 	}
 	if !sameEntries(p.applied.prompts, cat.Prompts) {
-		prompts := make([]server.ServerPrompt, 0, len(cat.Prompts))
-		for _, e := range cat.Prompts {
+		p.srv.SetPrompts(convert(p, "prompt", cat.Prompts, func(e catalog.Entry) (server.ServerPrompt, error) {
 			var pr mcp.Prompt
-			if err := json.Unmarshal(e.Raw, &pr); err != nil {
-				p.log.Warn("skipping malformed prompt", "upstream", e.Server, "prompt", e.Original, "error", err)
-				continue
-			}
+			err := json.Unmarshal(e.Raw, &pr)
 			pr.Name = e.Name
-			prompts = append(prompts, server.ServerPrompt{Prompt: pr, Handler: p.getPrompt})
-		}
-		p.srv.SetPrompts(prompts...)
+			return server.ServerPrompt{Prompt: pr, Handler: p.getPrompt}, err
+		})...)
 		p.applied.prompts = cat.Prompts
 	}
 	if !sameEntries(p.applied.resources, cat.Resources) {
-		resources := make([]server.ServerResource, 0, len(cat.Resources))
-		for _, e := range cat.Resources {
+		p.srv.SetResources(convert(p, "resource", cat.Resources, func(e catalog.Entry) (server.ServerResource, error) {
 			var r mcp.Resource
-			if err := json.Unmarshal(e.Raw, &r); err != nil {
-				p.log.Warn("skipping malformed resource", "upstream", e.Server, "uri", e.Original, "error", err)
-				continue
-			}
+			err := json.Unmarshal(e.Raw, &r)
 			r.URI = e.Name
-			resources = append(resources, server.ServerResource{Resource: r, Handler: p.readResource})
-		}
-		p.srv.SetResources(resources...)
+			return server.ServerResource{Resource: r, Handler: p.readResource}, err
+		})...)
 		p.applied.resources = cat.Resources
 	}
 	if !sameEntries(p.applied.templates, cat.Templates) {
-		templates := make([]server.ServerResourceTemplate, 0, len(cat.Templates))
-		for _, e := range cat.Templates {
+		p.srv.SetResourceTemplates(convert(p, "resource template", cat.Templates, func(e catalog.Entry) (server.ServerResourceTemplate, error) {
 			var t mcp.ResourceTemplate
-			if err := json.Unmarshal(e.Raw, &t); err != nil {
-				p.log.Warn("skipping malformed resource template", "upstream", e.Server, "template", e.Original, "error", err)
-				continue
-			}
-			templates = append(templates, server.ServerResourceTemplate{Template: t, Handler: p.readTemplate})
-		}
-		p.srv.SetResourceTemplates(templates...)
+			err := json.Unmarshal(e.Raw, &t)
+			return server.ServerResourceTemplate{Template: t, Handler: p.readTemplate}, err
+		})...)
 		p.applied.templates = cat.Templates
 	}
+}
+
+// convert turns catalog entries into mcp-go registrations, skipping (and
+// logging) items that do not decode.
+func convert[T any](p *Proxy, kind string, entries []catalog.Entry, conv func(catalog.Entry) (T, error)) []T {
+	out := make([]T, 0, len(entries))
+	for _, e := range entries {
+		item, err := conv(e)
+		if err != nil {
+			p.log.Warn("skipping malformed "+kind, "upstream", e.Server, "name", e.Original, "error", err)
+			continue
+		}
+		out = append(out, item)
+	}
+	return out
 }
 
 func sameEntries(a, b []catalog.Entry) bool {

@@ -262,45 +262,35 @@ func (p *Proxy) forwardSetLevel(ctx context.Context, params json.RawMessage) {
 	wg.Wait()
 }
 
-// filterTools applies the gate's list phase to tools/list.
+// filterTools applies the gate's list phase to tools/list (and, through
+// mcp-go, to every tools/call: a tool the client cannot see it cannot call).
 func (p *Proxy) filterTools(ctx context.Context, tools []mcp.Tool) []mcp.Tool {
 	cat := p.cat.Load()
-	out := tools[:0:0]
-	for _, t := range tools {
-		req := p.newRequest(ctx, PhaseList, mcpmsg.ToolsList)
-		req.Name = t.Name
-		if e, ok := cat.Tool(t.Name); ok {
-			req.Server, req.Original = e.Server, e.Original
-		}
-		if p.gate.Decide(ctx, req).Allow {
-			out = append(out, t)
-		}
-	}
-	// mcp-go sorts by name; clients get the upstreams' own order instead
-	// (servers in name order), as they would without the proxy.
-	sortByCatalog(out, func(t mcp.Tool) int { return cat.ToolIndex(t.Name) })
-	return out
+	return filterList(ctx, p, mcpmsg.ToolsList, tools, func(t mcp.Tool) string { return t.Name }, cat.Tool, cat.ToolIndex)
 }
 
 // filterPrompts applies the gate's list phase to prompts/list.
 func (p *Proxy) filterPrompts(ctx context.Context, prompts []mcp.Prompt) []mcp.Prompt {
 	cat := p.cat.Load()
-	out := prompts[:0:0]
-	for _, pr := range prompts {
-		req := p.newRequest(ctx, PhaseList, mcpmsg.PromptsList)
-		req.Name = pr.Name
-		if e, ok := cat.Prompt(pr.Name); ok {
+	return filterList(ctx, p, mcpmsg.PromptsList, prompts, func(pr mcp.Prompt) string { return pr.Name }, cat.Prompt, cat.PromptIndex)
+}
+
+// filterList keeps the items the gate allows the client to see, in the
+// catalog's order: mcp-go sorts by name, and clients get the upstreams' own
+// order instead (servers in name order), as they would without the proxy.
+func filterList[T any](ctx context.Context, p *Proxy, method string, items []T, name func(T) string,
+	lookup func(string) (catalog.Entry, bool), index func(string) int) []T {
+	out := items[:0:0]
+	for _, it := range items {
+		req := p.newRequest(ctx, PhaseList, method)
+		req.Name = name(it)
+		if e, ok := lookup(req.Name); ok {
 			req.Server, req.Original = e.Server, e.Original
 		}
 		if p.gate.Decide(ctx, req).Allow {
-			out = append(out, pr)
+			out = append(out, it)
 		}
 	}
-	sortByCatalog(out, func(pr mcp.Prompt) int { return cat.PromptIndex(pr.Name) })
+	slices.SortStableFunc(out, func(a, b T) int { return index(name(a)) - index(name(b)) })
 	return out
-}
-
-// sortByCatalog orders items as the catalog lists them.
-func sortByCatalog[T any](items []T, index func(T) int) {
-	slices.SortStableFunc(items, func(a, b T) int { return index(a) - index(b) })
 }
