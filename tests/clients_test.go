@@ -134,7 +134,7 @@ func TestStdoutCarriesOnlyJSONRPC(t *testing.T) {
 		select {
 		case line := <-lines:
 			var msg struct {
-				ID    json.RawMessage `json:"id"`
+				ID    json.RawMessage         `json:"id"`
 				Error *struct{ Code float64 } `json:"error"`
 			}
 			if json.Unmarshal([]byte(line), &msg) != nil {
