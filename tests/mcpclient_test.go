@@ -32,8 +32,15 @@ type clientCaps = mcp.ClientCapabilities
 // dialStdio starts command as an MCP server over stdio and initializes it.
 func dialStdio(t *testing.T, name string, caps clientCaps, env []string, command string, args ...string) *mcpConn {
 	t.Helper()
+	return dialStdioWith(t, name, caps, nil, env, command, args...)
+}
+
+// dialStdioWith is dialStdio with client options, e.g. handlers for
+// sampling or roots.
+func dialStdioWith(t *testing.T, name string, caps clientCaps, opts []client.ClientOption, env []string, command string, args ...string) *mcpConn {
+	t.Helper()
 	tr := transport.NewStdioWithOptions(command, env, args, transport.WithCommandStderrWriter(testLogWriter{t, name}))
-	return dial(t, tr, caps)
+	return dial(t, tr, caps, opts...)
 }
 
 // dialHTTP connects to a Streamable HTTP endpoint.
@@ -56,10 +63,10 @@ func dialSSE(t *testing.T, url string, caps clientCaps) *mcpConn {
 	return dial(t, tr, caps)
 }
 
-func dial(t *testing.T, tr transport.Interface, caps clientCaps) *mcpConn {
+func dial(t *testing.T, tr transport.Interface, caps clientCaps, opts ...client.ClientOption) *mcpConn {
 	t.Helper()
 	m := &mcpConn{tr: tr}
-	m.c = client.NewClient(tr, client.WithClientCapabilities(caps))
+	m.c = client.NewClient(tr, append([]client.ClientOption{client.WithClientCapabilities(caps)}, opts...)...)
 	m.c.OnNotification(func(n mcp.JSONRPCNotification) {
 		m.mu.Lock()
 		m.notes = append(m.notes, n)
