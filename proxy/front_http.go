@@ -168,7 +168,13 @@ func newHostGuard(opts HTTPOptions) (*hostGuard, error) {
 		}
 	}
 	for _, h := range opts.AllowedHosts {
-		g.hosts = append(g.hosts, strings.ToLower(h))
+		// A configured host may carry a port, as sent in the Host header;
+		// then only that port matches.
+		name, port := splitHost(h)
+		if port != "" {
+			name = net.JoinHostPort(name, port)
+		}
+		g.hosts = append(g.hosts, name)
 	}
 	for _, o := range opts.AllowedOrigins {
 		g.origins = append(g.origins, strings.ToLower(strings.TrimSuffix(o, "/")))
@@ -191,15 +197,22 @@ func (g *hostGuard) wrap(next http.Handler) http.Handler {
 }
 
 func (g *hostGuard) hostAllowed(hostport string) bool {
-	host := hostport
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		host = h
-	}
-	host = strings.ToLower(strings.TrimSuffix(strings.Trim(host, "[]"), "."))
+	host, port := splitHost(hostport)
 	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
 		return true
 	}
-	return slices.Contains(g.hosts, host)
+	return slices.Contains(g.hosts, host) ||
+		port != "" && slices.Contains(g.hosts, net.JoinHostPort(host, port))
+}
+
+// splitHost splits a Host header value into its lower-case name, without
+// IPv6 brackets or a trailing dot, and its port, "" when there is none.
+func splitHost(hostport string) (host, port string) {
+	host = hostport
+	if h, p, err := net.SplitHostPort(hostport); err == nil {
+		host, port = h, p
+	}
+	return strings.ToLower(strings.TrimSuffix(strings.Trim(host, "[]"), ".")), port
 }
 
 func (g *hostGuard) originAllowed(origin string) bool {

@@ -60,7 +60,11 @@ func copyBoundedLines(dst io.Writer, in io.Reader, reply io.Writer, max int64) e
 	for {
 		chunk, err := br.ReadSlice('\n')
 		if !tooLong {
-			if int64(len(line)+len(chunk)) > max+1 { // +1: the newline
+			n := int64(len(line) + len(chunk))
+			if len(chunk) > 0 && chunk[len(chunk)-1] == '\n' {
+				n-- // the newline does not count, and a last line may lack it
+			}
+			if n > max {
 				tooLong, line = true, line[:0]
 			} else {
 				line = append(line, chunk...)

@@ -24,7 +24,8 @@ func newSubscriptionTable() *subscriptionTable {
 	return &subscriptionTable{byURI: map[string]map[string]struct{}{}}
 }
 
-// add records a subscription and reports whether it is the URI's first.
+// add records a subscription and reports whether it is the URI's first. A
+// session subscribing again to a URI it already holds is not a first.
 func (t *subscriptionTable) add(session, uri string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -32,6 +33,9 @@ func (t *subscriptionTable) add(session, uri string) bool {
 	if s == nil {
 		s = map[string]struct{}{}
 		t.byURI[uri] = s
+	}
+	if _, again := s[session]; again {
+		return false
 	}
 	s[session] = struct{}{}
 	return len(s) == 1

@@ -88,15 +88,20 @@ func (c *Catalog) addNamed(list []Entry, index map[string]int, s Snapshot, kind 
 			continue
 		}
 		name := Expose(s.Prefix, orig)
+		if i, taken := index[name]; taken && list[i].Server == s.Server && list[i].Original == orig {
+			c.problem("server %q lists %s %q more than once; the first is kept", s.Server, kind, orig)
+			continue
+		}
 		if _, taken := index[name]; taken {
 			resolved := disambiguate(name, s.Server, orig)
+			if _, still := index[resolved]; still {
+				c.problem("%s %q of server %q collides with %q of server %q, and still after disambiguation; skipped",
+					kind, orig, s.Server, name, list[index[name]].Server)
+				continue
+			}
 			c.problem("%s name %q of server %q collides with %q of server %q; exposed as %q",
 				kind, orig, s.Server, name, list[index[name]].Server, resolved)
 			name = resolved
-			if _, still := index[name]; still {
-				c.problem("%s %q of server %q still collides after disambiguation; skipped", kind, orig, s.Server)
-				continue
-			}
 		}
 		index[name] = len(list)
 		list = append(list, Entry{Name: name, Server: s.Server, Original: orig, Raw: raw})

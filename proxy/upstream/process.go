@@ -51,8 +51,9 @@ type process struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	stdout io.Reader
-	exited chan struct{} // closed once Wait returned
-	err    error         // Wait's result, valid after exited is closed
+	pipes  []io.Closer   // the proxy's ends of the child's stdout and stderr
+	exited chan struct{} // closed once the leader has exited and been reaped
+	err    error         // how it exited (nil, *exec.ExitError), valid after exited is closed
 }
 
 // startProcess starts command in its own process group, sends its stderr to
@@ -77,15 +78,30 @@ func startProcess(command string, args []string, dir string, env []string, log h
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %q: %w", command, err)
 	}
-	p := &process{cmd: cmd, stdin: stdin, stdout: &lineLimitReader{r: stdout, max: maxLine}, exited: make(chan struct{})}
+	p := &process{cmd: cmd, stdin: stdin, stdout: &lineLimitReader{r: stdout, max: maxLine},
+		pipes: []io.Closer{stdout, stderr}, exited: make(chan struct{})}
 	stderrDone := make(chan struct{})
 	go func() {
 		defer close(stderrDone)
-		logStderr(stderr, log)
+		logStderr(stderr, log) // ends at EOF, or when stop closes the pipe
 	}()
 	go func() {
-		<-stderrDone // Wait closes the pipes; let the drain see EOF first
-		p.err = cmd.Wait()
+		// Process.Wait, not Cmd.Wait: the leader's exit is seen even when a
+		// grandchild still holds stdout or stderr open, and the pipes stay
+		// readable until stop closes them.
+		state, err := cmd.Process.Wait()
+		if err == nil && !state.Success() {
+			err = &exec.ExitError{ProcessState: state}
+		}
+		p.err = err
+		// Let the child's last words (why it died) reach the log before
+		// anyone reports the exit, but not for long.
+		t := time.NewTimer(stderrGrace)
+		select {
+		case <-stderrDone:
+		case <-t.C:
+		}
+		t.Stop()
 		close(p.exited)
 	}()
 	return p, nil
@@ -95,6 +111,11 @@ func startProcess(command string, args []string, dir string, env []string, log h
 // server exits on EOF), SIGTERM to the group, SIGKILL to the group.
 func (p *process) stop(ctx context.Context) {
 	_ = p.stdin.Close()
+	defer func() {
+		for _, c := range p.pipes {
+			_ = c.Close()
+		}
+	}()
 	steps := []struct {
 		sig  syscall.Signal
 		wait time.Duration
@@ -118,6 +139,9 @@ func (p *process) stop(ctx context.Context) {
 		}
 	}
 }
+
+// stderrGrace is how long an exit waits for the child's stderr to drain.
+const stderrGrace = 500 * time.Millisecond
 
 // maxStderrLine bounds one logged line of a child's stderr.
 const maxStderrLine = 8 << 10
