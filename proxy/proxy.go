@@ -62,6 +62,8 @@ type Proxy struct {
 	pendingN   atomic.Int64
 	settleMax  time.Duration
 
+	ownInstructions string
+
 	singleClient   bool
 	clientInitOnce sync.Once
 	clientInit     chan struct{} // closed when the single client's capabilities are known
@@ -110,7 +112,8 @@ func New(opts Options) *Proxy {
 		p.pendingN.Add(1)
 		p.settleMax = max(p.settleMax, u.Spec.Timeout)
 	}
-	p.srv = p.newMCPServer(opts.Instructions)
+	p.ownInstructions = opts.Instructions
+	p.srv = p.newMCPServer()
 	if p.pendingN.Load() == 0 {
 		p.settleOnce.Do(func() { close(p.settled) })
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -19,12 +20,10 @@ import (
 
 // newMCPServer builds the mcp-go server every front serves, with the hooks
 // through which all client requests pass.
-func (p *Proxy) newMCPServer(instructions string) *server.MCPServer {
+func (p *Proxy) newMCPServer() *server.MCPServer {
 	hooks := &server.Hooks{}
 	hooks.AddOnRequestInitialization(p.onRequest)
-	hooks.AddAfterInitialize(func(_ context.Context, _ any, req *mcp.InitializeRequest, _ *mcp.InitializeResult) {
-		p.recordClientCapabilities(req.Params.Capabilities)
-	})
+	hooks.AddAfterInitialize(p.afterInitialize)
 	hooks.AddOnRegisterSession(func(_ context.Context, s server.ClientSession) {
 		p.sessions.Store(s.SessionID(), s)
 	})
@@ -49,13 +48,46 @@ func (p *Proxy) newMCPServer(instructions string) *server.MCPServer {
 		server.WithRecovery(),
 		server.WithResourceRecovery(),
 	}
-	if instructions != "" {
-		opts = append(opts, server.WithInstructions(instructions))
-	}
 	srv := server.NewMCPServer(ServerName, p.version, opts...)
 	srv.EnableSampling()
 	srv.AddNotificationHandler("notifications/roots/list_changed", p.forwardRootsChanged)
 	return srv
+}
+
+// afterInitialize completes the answer to a client's initialize. With a
+// single client, its capabilities are what the upstreams declare, so their
+// handshakes start now. The answer then waits (bounded, as a client would
+// wait for the server itself) until each upstream has had its first chance to
+// start, so it can carry the upstreams' instructions: a model told how to use
+// a server directly is told the same through the proxy.
+func (p *Proxy) afterInitialize(ctx context.Context, _ any, req *mcp.InitializeRequest, res *mcp.InitializeResult) {
+	p.recordClientCapabilities(req.Params.Capabilities)
+	p.waitSettled(ctx)
+	if text := p.instructions(); text != "" {
+		res.Instructions = text
+	}
+}
+
+// instructions merges the proxy's configured instructions with those of the
+// upstreams: one upstream's text as it is, several under a heading each.
+func (p *Proxy) instructions() string {
+	var parts []string
+	if p.ownInstructions != "" {
+		parts = append(parts, p.ownInstructions)
+	}
+	var texts, names []string
+	for _, name := range p.UpstreamNames() {
+		if text := p.upstreams[name].Instructions(); strings.TrimSpace(text) != "" {
+			texts, names = append(texts, text), append(names, name)
+		}
+	}
+	if len(texts) == 1 && len(parts) == 0 {
+		return texts[0]
+	}
+	for i, text := range texts {
+		parts = append(parts, "## Server "+names[i]+" (tools prefixed "+strconv.Quote(p.prefixes[names[i]]+catalog.Separator)+")\n\n"+text)
+	}
+	return strings.Join(parts, "\n\n")
 }
 
 // newRequest starts a gate request with what the session tells.

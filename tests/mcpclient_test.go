@@ -21,6 +21,8 @@ type mcpConn struct {
 	c  *client.Client
 	tr transport.Interface
 
+	init *mcp.InitializeResult
+
 	mu    sync.Mutex
 	notes []mcp.JSONRPCNotification
 	next  int
@@ -82,9 +84,11 @@ func dial(t *testing.T, tr transport.Interface, caps clientCaps, opts ...client.
 	init.Params.ProtocolVersion = mcp.LATEST_LEGACY_PROTOCOL_VERSION
 	init.Params.ClientInfo = mcp.Implementation{Name: "sovereign-e2e", Version: "1"}
 	init.Params.Capabilities = caps
-	if _, err := m.c.Initialize(ctx, init); err != nil {
+	res, err := m.c.Initialize(ctx, init)
+	if err != nil {
 		t.Fatalf("initialize: %v", err)
 	}
+	m.init = res
 	return m
 }
 

@@ -67,4 +67,10 @@ func TestRunMirrorsClientCapabilities(t *testing.T) {
 	if _, ok := plain.tools(t)["trigger-sampling-request"]; ok {
 		t.Fatal("a client without sampling is offered trigger-sampling-request")
 	}
+
+	// The server's instructions reach the client unchanged.
+	evDirect := dialStdio(t, "ev", clientCaps{}, nil, node22(), nodeBin("mcp-server-everything"))
+	if want := evDirect.init.Instructions; want == "" || plain.init.Instructions != want {
+		t.Fatalf("instructions through run = %q, want the server's %q", plain.init.Instructions, want)
+	}
 }

@@ -105,10 +105,11 @@ type Upstream struct {
 	events     Events
 	clientInfo mcp.Implementation
 
-	mu      sync.RWMutex
-	conn    *conn
-	state   State
-	lastErr error
+	mu           sync.RWMutex
+	conn         *conn
+	state        State
+	lastErr      error
+	instructions string
 
 	nextID atomic.Uint64
 }
@@ -157,6 +158,15 @@ func (u *Upstream) ServerInfo() (mcp.Implementation, bool) {
 		return mcp.Implementation{}, false
 	}
 	return c.init.ServerInfo, true
+}
+
+// Instructions returns the server's instructions from its last successful
+// handshake ("" when it gave none or never connected). They stay known while
+// the server restarts.
+func (u *Upstream) Instructions() string {
+	u.mu.RLock()
+	defer u.mu.RUnlock()
+	return u.instructions
 }
 
 func (u *Upstream) current() *conn {
@@ -216,6 +226,9 @@ func (u *Upstream) setState(s State, c *conn, err error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.state, u.conn = s, c
+	if c != nil {
+		u.instructions = c.init.Instructions
+	}
 	if err != nil || s == StateReady {
 		u.lastErr = err
 	}
