@@ -28,7 +28,7 @@ type fixture struct {
 	cancelled chan string // names of tools whose handler saw its context end
 }
 
-func newFixture(t *testing.T, name string) *fixture {
+func newFixture(t testing.TB, name string) *fixture {
 	t.Helper()
 	f := &fixture{cancelled: make(chan string, 4)}
 	srv := server.NewMCPServer(name, "1.0", server.WithToolCapabilities(true),
