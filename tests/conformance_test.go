@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/goccy/go-yaml"
 )
 
 // The MCP conformance server suite (@modelcontextprotocol/conformance) run
@@ -107,35 +108,19 @@ func startConformanceFixture(t *testing.T) string {
 func expectedFailures(t *testing.T) map[string]bool {
 	t.Helper()
 	path := expectedFailuresPath()
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	set := map[string]bool{}
-	section := ""
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
-		if i := strings.Index(line, "#"); i >= 0 {
-			line = line[:i]
-		}
-		if strings.TrimSpace(line) == "" {
-			continue
-		}
-		switch {
-		case !strings.HasPrefix(line, " ") && strings.HasSuffix(strings.TrimSpace(line), ":"):
-			section = strings.TrimSuffix(strings.TrimSpace(line), ":")
-		case strings.HasPrefix(strings.TrimSpace(line), "- "):
-			if section == "server" {
-				set[strings.Trim(strings.TrimSpace(strings.TrimSpace(line)[2:]), `"'`)] = true
-			}
-		default:
-			t.Fatalf("%s:%d: unsupported syntax (expected `server:` followed by `  - scenario` lines): %q", path, n, sc.Text())
-		}
+	var file struct {
+		Server []string `yaml:"server"`
 	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
+	if err := yaml.UnmarshalWithOptions(data, &file, yaml.Strict()); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	set := map[string]bool{}
+	for _, name := range file.Server {
+		set[name] = true
 	}
 	return set
 }
