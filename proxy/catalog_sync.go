@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -24,6 +25,11 @@ type appliedCatalog struct {
 // updates what clients see. A list that fails keeps the previous snapshot of
 // that kind.
 func (p *Proxy) refresh(ctx context.Context, u *upstream.Upstream) {
+	// One refresh per upstream at a time, so an older listing never
+	// overwrites a newer one.
+	mu, _ := p.refreshing.LoadOrStore(u.Name(), &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
 	caps, ok := u.Capabilities()
 	if !ok {
 		return

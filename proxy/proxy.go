@@ -50,11 +50,13 @@ type Proxy struct {
 	prefixes  map[string]string             // server key → prefix
 	disabled  map[string]string             // prefix → disabled server key
 
-	refreshMu sync.Mutex // serialises catalog rebuilds
-	snapMu    sync.Mutex
-	snaps     map[string]catalog.Snapshot
-	cat       atomic.Pointer[catalog.Catalog]
-	applied   appliedCatalog // what the MCP server currently lists; guarded by refreshMu
+	refreshMu  sync.Mutex   // serialises catalog rebuilds
+	refreshing sync.Map     // server key → *sync.Mutex held while that upstream is listed
+	logLevel   atomic.Value // string: the last logging/setLevel a client sent, renewed on restarts
+	snapMu     sync.Mutex
+	snaps      map[string]catalog.Snapshot
+	cat        atomic.Pointer[catalog.Catalog]
+	applied    appliedCatalog // what the MCP server currently lists; guarded by refreshMu
 
 	settleOnce sync.Once
 	settled    chan struct{} // closed when every upstream has been tried once
@@ -180,6 +182,9 @@ func (p *Proxy) UpstreamReady(u *upstream.Upstream) {
 		defer p.settle(u.Name())
 		p.refresh(context.Background(), u)
 		p.resubscribe(u)
+		if level, ok := p.logLevel.Load().(string); ok {
+			p.setUpstreamLevel(context.Background(), u, level)
+		}
 	}()
 }
 

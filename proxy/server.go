@@ -277,21 +277,26 @@ func (p *Proxy) forwardSetLevel(ctx context.Context, params json.RawMessage) {
 	if json.Unmarshal(params, &f) != nil || f.Level == "" {
 		return
 	}
+	p.logLevel.Store(f.Level)
 	var wg sync.WaitGroup
-	for name, u := range p.upstreams {
-		caps, ok := u.Capabilities()
-		if !ok || caps.Logging == nil {
-			continue
-		}
+	for _, u := range p.upstreams {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := u.Request(ctx, mcpmsg.SetLevel, map[string]any{"level": f.Level}); err != nil {
-				p.log.Warn("forwarding log level failed", "upstream", name, "error", err)
-			}
+			p.setUpstreamLevel(ctx, u, f.Level)
 		}()
 	}
 	wg.Wait()
+}
+
+// setUpstreamLevel sets the logging level of one upstream that logs.
+func (p *Proxy) setUpstreamLevel(ctx context.Context, u *upstream.Upstream, level string) {
+	if caps, ok := u.Capabilities(); !ok || caps.Logging == nil {
+		return
+	}
+	if _, err := u.Request(ctx, mcpmsg.SetLevel, map[string]any{"level": level}); err != nil {
+		p.log.Warn("forwarding log level failed", "upstream", u.Name(), "error", err)
+	}
 }
 
 // filterTools applies the gate's list phase to tools/list (and, through
