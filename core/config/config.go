@@ -64,11 +64,48 @@ type Config struct {
 	// reach the proxy. Without it, clients reach the proxy over stdio only.
 	Listen Listen `json:"listen" yaml:"listen"`
 
+	// Roots is key "roots": the directories tool calls may touch; a path
+	// argument outside them is denied by the default policy. "~" is expanded
+	// and relative paths are made absolute. Default (empty): the user's home
+	// directory and the data directory.
+	Roots []string `json:"roots" yaml:"roots"`
+
+	// Policy is key "policy": which Rego policies decide, and how.
+	Policy Policy `json:"policy" yaml:"policy"`
+
 	// Servers is key "servers": the upstream MCP servers, by name. Each name
 	// must match ^[a-zA-Z0-9_-]{1,64}$. No servers is valid. After Load the
 	// map is never nil.
 	Servers map[string]Server `json:"servers" yaml:"servers"`
 }
+
+// Policy is the "policy" section.
+type Policy struct {
+	// Paths is key "policy.paths": extra policy files or directories
+	// (*.rego; *_test.rego are tests, not loaded). "~" is expanded.
+	Paths []string `json:"paths" yaml:"paths"`
+	// Data is key "policy.data": JSON or YAML files merged over the
+	// library's default data, in order.
+	Data []string `json:"data" yaml:"data"`
+	// Mode is key "policy.mode": "enforce" (default) or "shadow" (decisions
+	// are computed and logged, calls go through).
+	Mode string `json:"mode" yaml:"mode"`
+	// Builtin is key "policy.builtin": load the embedded library. Default
+	// true; false replaces it with Paths alone.
+	Builtin bool `json:"builtin" yaml:"builtin"`
+	// Timeout is key "policy.timeout": the longest one evaluation may take
+	// before the call is denied. Default 100ms; at most 10s.
+	Timeout Duration `json:"timeout" yaml:"timeout"`
+}
+
+// Policy modes.
+const (
+	PolicyEnforce = "enforce"
+	PolicyShadow  = "shadow"
+)
+
+// DefaultPolicyTimeout bounds one policy evaluation.
+const DefaultPolicyTimeout = 100 * time.Millisecond
 
 // Limits is the "limits" section.
 type Limits struct {
@@ -198,6 +235,7 @@ func defaults(e env) Config {
 		LogLevel: DefaultLogLevel,
 		Limits:   Limits{MaxMessageBytes: DefaultMaxMessageBytes},
 		Servers:  map[string]Server{},
+		Policy:   Policy{Mode: PolicyEnforce, Builtin: true, Timeout: Duration(DefaultPolicyTimeout)},
 	}
 }
 

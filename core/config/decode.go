@@ -10,7 +10,8 @@ import (
 // Keys known in each mapping of the schema, in the order the documentation
 // lists them.
 var (
-	configKeys = []string{"data_dir", "log_level", "limits", "listen", "servers"}
+	configKeys = []string{"data_dir", "log_level", "limits", "listen", "roots", "policy", "servers"}
+	policyKeys = []string{"paths", "data", "mode", "builtin", "timeout"}
 	limitsKeys = []string{"max_message_bytes"}
 	listenKeys = []string{"http", "allowed_hosts", "allowed_origins", "insecure_allow_remote"}
 	serverKeys = []string{"command", "args", "env", "cwd", "url", "headers", "transport", "type", "prefix", "timeout", "disabled"}
@@ -70,6 +71,23 @@ func (d *decoder) config(root *node, cfg *Config) {
 					d.strList(v, path, &cfg.Listen.AllowedOrigins)
 				case "insecure_allow_remote":
 					d.boolean(v, path, &cfg.Listen.InsecureAllowRemote)
+				}
+			})
+		case "roots":
+			d.strList(v, path, &cfg.Roots)
+		case "policy":
+			d.mapping(v, path, policyKeys, func(key string, v *node, path string) {
+				switch key {
+				case "paths":
+					d.strList(v, path, &cfg.Policy.Paths)
+				case "data":
+					d.strList(v, path, &cfg.Policy.Data)
+				case "mode":
+					d.str(v, path, &cfg.Policy.Mode)
+				case "builtin":
+					d.boolean(v, path, &cfg.Policy.Builtin)
+				case "timeout":
+					d.duration(v, path, &cfg.Policy.Timeout)
 				}
 			})
 		case "servers":

@@ -164,6 +164,18 @@ func (d *decoder) normalise(cfg *Config, e env) {
 	} else {
 		cfg.DataDir = p
 	}
+	expandAll := func(list []string, path string) {
+		for i, p := range list {
+			if abs, err := expandPath(p, e); err != nil {
+				d.probs.add(indexPath(path, i), d.at[indexPath(path, i)], "%v", err)
+			} else {
+				list[i] = abs
+			}
+		}
+	}
+	expandAll(cfg.Roots, "roots")
+	expandAll(cfg.Policy.Paths, "policy.paths")
+	expandAll(cfg.Policy.Data, "policy.data")
 	for _, name := range d.names {
 		s := cfg.Servers[name]
 		sp := keyPath("servers", name)

@@ -54,6 +54,12 @@ func (c Config) validate(ps *problems, broken func(path string) bool) {
 			MinMaxMessageBytes, MaxMaxMessageBytes, n)
 	}
 	c.Listen.validate(ps)
+	for i, r := range c.Roots {
+		if !filepath.IsAbs(r) {
+			ps.add(indexPath("roots", i), pos{}, "must be an absolute path")
+		}
+	}
+	c.Policy.validate(ps)
 	names := make([]string, 0, len(c.Servers))
 	for name := range c.Servers {
 		names = append(names, name)
@@ -61,6 +67,19 @@ func (c Config) validate(ps *problems, broken func(path string) bool) {
 	slices.Sort(names)
 	for _, name := range names {
 		c.Servers[name].validate(ps, keyPath("servers", name), name, broken)
+	}
+}
+
+// validate adds the problems of the policy section.
+func (p Policy) validate(ps *problems) {
+	if p.Mode != PolicyEnforce && p.Mode != PolicyShadow {
+		ps.add("policy.mode", pos{}, "must be %q or %q, not %q", PolicyEnforce, PolicyShadow, p.Mode)
+	}
+	if t := p.Timeout.D(); t <= 0 || t > 10*time.Second {
+		ps.add("policy.timeout", pos{}, "must be more than 0 and at most 10s, not %s", t)
+	}
+	if !p.Builtin && len(p.Paths) == 0 {
+		ps.add("policy.builtin", pos{}, "is false but policy.paths is empty: there would be no policy at all")
 	}
 }
 

@@ -32,7 +32,7 @@ func TestValidateBuiltInCode(t *testing.T) {
 			t.Errorf("a problem from Validate has a source or position: %#v", p)
 		}
 	}
-	if got, want := strings.Join(paths, " "), "data_dir log_level limits.max_message_bytes"; got != want {
+	if got, want := strings.Join(paths, " "), "data_dir log_level limits.max_message_bytes policy.mode policy.timeout policy.builtin"; got != want {
 		t.Errorf("zero Config: problems at %q, want %q\n%v", got, want, err)
 	}
 
