@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -223,5 +225,36 @@ func TestConfigValidateReportsEveryProblem(t *testing.T) {
 	good := writeConfig(t, "servers:\n  ev: {command: npx, args: [\"-y\", \"@modelcontextprotocol/server-everything\"]}\n")
 	if res := runCommand(t, 30*time.Second, "", nil, sovereignBin(t), "config", "validate", good); res.ExitCode != 0 {
 		t.Fatalf("valid config rejected: %s", res.Stderr)
+	}
+}
+
+// TestPolicyCommands runs `sovereign policy test|check|eval` on a user policy.
+func TestPolicyCommands(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("mine.rego", "package sovereign.rules.mine\n\n# METADATA\n# custom:\n#   id: MINE-001\ndeny contains {\"id\": \"MINE-001\", \"msg\": \"no deleting\"} if input.tool.upstream_name == \"delete\"\n")
+	write("mine_test.rego", "package sovereign.rules.mine_test\n\nimport data.sovereign.rules.mine\n\ntest_denies_delete if {\n\tcount(mine.deny) == 1 with input as {\"tool\": {\"upstream_name\": \"delete\"}}\n}\n")
+	bin := sovereignBin(t)
+	if res := runCommand(t, 60*time.Second, "", nil, bin, "policy", "test", "--coverage", dir); res.ExitCode != 0 || !strings.Contains(string(res.Stdout), "PASS") {
+		t.Fatalf("policy test: exit %d\n%s\n%s", res.ExitCode, res.Stdout, res.Stderr)
+	}
+	if res := runCommand(t, 60*time.Second, "", nil, bin, "policy", "check", dir); res.ExitCode != 0 {
+		t.Fatalf("policy check: %s", res.Stderr)
+	}
+	input := filepath.Join(t.TempDir(), "input.json")
+	if err := os.WriteFile(input, []byte(`{"v":1,"phase":"call","method":"tools/call","tool":{"name":"fs__delete","upstream_name":"delete"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res := runCommand(t, 60*time.Second, "", nil, bin, "policy", "eval", "--explain", "--input", input, dir)
+	if res.ExitCode != 1 || !strings.Contains(string(res.Stdout), "DENY") || !strings.Contains(string(res.Stdout), "MINE-001") {
+		t.Fatalf("policy eval: exit %d\n%s\n%s", res.ExitCode, res.Stdout, res.Stderr)
+	}
+	write("broken.rego", "package sovereign.rules.broken\ndeny contains x if {\n")
+	if res := runCommand(t, 60*time.Second, "", nil, bin, "policy", "check", dir); res.ExitCode == 0 {
+		t.Fatal("policy check accepted a broken policy")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/cover"
@@ -35,6 +36,7 @@ type TestSummary struct {
 func RunTests(ctx context.Context, opts TestOptions) (TestSummary, error) {
 	var sum TestSummary
 	dirs := append([]string(nil), opts.Paths...)
+	builtinDir := ""
 	if opts.Builtin != nil {
 		tmp, err := os.MkdirTemp("", "sovereign-policy-test-")
 		if err != nil {
@@ -44,7 +46,8 @@ func RunTests(ctx context.Context, opts TestOptions) (TestSummary, error) {
 		if err := os.CopyFS(filepath.Join(tmp, "builtin"), opts.Builtin); err != nil {
 			return sum, fmt.Errorf("materialise the embedded library: %w", err)
 		}
-		dirs = append([]string{filepath.Join(tmp, "builtin")}, dirs...)
+		builtinDir = filepath.Join(tmp, "builtin")
+		dirs = append([]string{builtinDir}, dirs...)
 	}
 	mods, store, err := tester.LoadWithParserOptions(append(dirs, opts.DataFiles...), nil,
 		ast.ParserOptions{ProcessAnnotation: true, RegoVersion: ast.RegoV1})
@@ -89,12 +92,14 @@ func RunTests(ctx context.Context, opts TestOptions) (TestSummary, error) {
 	if cov != nil {
 		report := cov.Report(mods)
 		sum.Coverage = report.Coverage
-		writeCoverage(opts.Out, report)
+		writeCoverage(opts.Out, report, builtinDir)
 	}
 	return sum, nil
 }
 
-func writeCoverage(w io.Writer, r cover.Report) {
+// writeCoverage prints coverage per file; files of the embedded library are
+// named "builtin:<file>".
+func writeCoverage(w io.Writer, r cover.Report, builtinDir string) {
 	files := make([]string, 0, len(r.Files))
 	for f := range r.Files {
 		files = append(files, f)
@@ -102,8 +107,11 @@ func writeCoverage(w io.Writer, r cover.Report) {
 	sort.Strings(files)
 	fmt.Fprintln(w, "coverage:")
 	for _, f := range files {
-		fmt.Fprintf(w, "  %6.2f%%  %s\n", r.Files[f].Coverage, f)
+		name := f
+		if rel, err := filepath.Rel(builtinDir, f); builtinDir != "" && err == nil && !strings.HasPrefix(rel, "..") {
+			name = "builtin:" + rel
+		}
+		fmt.Fprintf(w, "  %6.2f%%  %s\n", r.Files[f].Coverage, name)
 	}
 	fmt.Fprintf(w, "  %6.2f%%  total\n", r.Coverage)
 }
-
