@@ -25,7 +25,9 @@ func (p *Proxy) callTool(ctx context.Context, req mcp.CallToolRequest) (*mcp.Cal
 	}
 	greq := p.newRequest(ctx, PhaseCall, mcpmsg.ToolsCall)
 	greq.Server, greq.Name, greq.Original = e.Server, e.Name, e.Original
+	greq.Transport, greq.Annotations = p.transport(e.Server), e.Annotations
 	greq.Arguments = req.Params.RawArguments
+	greq.CallCount = p.countCall(greq.SessionID)
 	if d := p.gate.Decide(ctx, greq); !d.Allow {
 		p.log.Info("denied", "method", greq.Method, "tool", e.Name, "upstream", e.Server, "decision_id", d.ID, "reason", d.Reason)
 		return denial(d), nil
@@ -77,9 +79,17 @@ func denial(d Decision) *mcp.CallToolResult {
 		reason = "no reason given"
 	}
 	res := mcp.NewToolResultError(fmt.Sprintf("Denied by policy: %s (decision %s)", reason, d.ID))
-	res.Meta = &mcp.Meta{AdditionalFields: map[string]any{
-		DecisionMetaKey: map[string]any{"id": d.ID, "allow": false, "reason": reason},
-	}}
+	meta := map[string]any{"id": d.ID, "allow": false, "reason": reason}
+	if len(d.Rules) > 0 {
+		meta["rules"] = d.Rules
+	}
+	if d.Revision != "" {
+		meta["revision"] = d.Revision
+	}
+	if d.RetryAfter > 0 {
+		meta["retry_after_ms"] = d.RetryAfter.Milliseconds()
+	}
+	res.Meta = &mcp.Meta{AdditionalFields: map[string]any{DecisionMetaKey: meta}}
 	return res
 }
 

@@ -54,12 +54,14 @@ func (p *Proxy) HTTPHandler(opts HTTPOptions) (http.Handler, error) {
 		opts.SessionIdleTTL = 30 * time.Minute
 	}
 	streamable := server.NewStreamableHTTPServer(p.srv,
+		server.WithHTTPContextFunc(withHTTPPrincipal),
 		server.WithSessionIdManager(ids),
 		server.WithSessionIdleTTL(opts.SessionIdleTTL),
 		server.WithStreamableHTTPProtocolVersions(mcp.LegacyProtocolVersions()...),
 		server.WithDisableLocalhostProtection(true), // hostGuard does it, with the configured names
 	)
 	sse := server.NewSSEServer(p.srv,
+		server.WithSSEContextFunc(withHTTPPrincipal),
 		server.WithSSEEndpoint(PathSSE),
 		server.WithMessageEndpoint(PathMessage),
 		server.WithUseFullURLForMessageEndpoint(false),
@@ -230,4 +232,13 @@ func (g *hostGuard) originAllowed(origin string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// httpPrincipalKey marks the context of a request that came over HTTP.
+type httpPrincipalKey struct{}
+
+// withHTTPPrincipal records that a request came over HTTP. Until the
+// front authenticates clients, they are all the anonymous "http" principal.
+func withHTTPPrincipal(ctx context.Context, _ *http.Request) context.Context {
+	return context.WithValue(ctx, httpPrincipalKey{}, Principal{Kind: "http", ID: "anonymous"})
 }

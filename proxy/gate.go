@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/sovereign-stack/sovereign/core/mcpmsg"
@@ -21,9 +22,20 @@ type Request struct {
 	Method    string
 	SessionID string
 	Client    ClientInfo
+	// Principal is who is acting: the OS user for the stdio front, the
+	// HTTP client for the HTTP front (until authentication names them).
+	Principal Principal
+	// CallCount is the number of tools/call requests of this session so
+	// far, this one included.
+	CallCount int64
 	// Server is the upstream the request goes to; empty when the proxy
 	// answers it itself.
 	Server string
+	// Transport is the upstream's transport.
+	Transport string
+	// Annotations are the tool's annotations as its upstream listed them
+	// (untrusted hints), for tools only.
+	Annotations json.RawMessage
 	// Name is the exposed tool or prompt name; Original is the upstream's.
 	Name     string
 	Original string
@@ -32,6 +44,12 @@ type Request struct {
 	// Arguments are the raw JSON arguments of tools/call, prompts/get or
 	// completion/complete.
 	Arguments json.RawMessage
+}
+
+// Principal identifies who acts.
+type Principal struct {
+	Kind string // "os_user" (stdio front), "http" (HTTP front, unauthenticated)
+	ID   string
 }
 
 // ClientInfo identifies the client application of a session.
@@ -46,6 +64,11 @@ type Decision struct {
 	Allow  bool
 	Reason string
 	ID     string
+	// Rules are the ids of the rules that denied; Revision is the policy
+	// revision that decided; RetryAfter is set when a rate limit denied.
+	Rules      []string
+	Revision   string
+	RetryAfter time.Duration
 }
 
 // Gate decides every client request before the proxy acts on it. The policy

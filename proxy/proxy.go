@@ -33,6 +33,10 @@ type Options struct {
 	Version   string
 	// Instructions are sent to clients in the initialize result.
 	Instructions string
+	// Principal acts for clients of the stdio front (the OS user who
+	// started the proxy). HTTP clients are "http" principals until
+	// authentication exists.
+	Principal Principal
 	// SingleClient says that exactly one client will connect (the stdio
 	// front alone). Upstreams then mirror that client's capabilities and
 	// their handshake waits for its initialize.
@@ -65,6 +69,8 @@ type Proxy struct {
 	settleMax  time.Duration
 
 	ownInstructions string
+	principal       Principal
+	callCounts      sync.Map // session id → *atomic.Int64
 
 	singleClient   bool
 	clientInitOnce sync.Once
@@ -115,6 +121,7 @@ func New(opts Options) *Proxy {
 		p.settleMax = max(p.settleMax, u.Spec.Timeout)
 	}
 	p.ownInstructions = opts.Instructions
+	p.principal = opts.Principal
 	p.srv = p.newMCPServer()
 	if p.pendingN.Load() == 0 {
 		p.settleOnce.Do(func() { close(p.settled) })
@@ -193,4 +200,18 @@ func (p *Proxy) UpstreamReady(u *upstream.Upstream) {
 // with a clear error until it is back.
 func (p *Proxy) UpstreamDown(u *upstream.Upstream, err error) {
 	p.settle(u.Name())
+}
+
+// transport names the transport of a configured upstream.
+func (p *Proxy) transport(server string) string {
+	if u, ok := p.upstreams[server]; ok {
+		return u.Transport()
+	}
+	return ""
+}
+
+// countCall counts a tools/call of a session and returns the new count.
+func (p *Proxy) countCall(session string) int64 {
+	v, _ := p.callCounts.LoadOrStore(session, new(atomic.Int64))
+	return v.(*atomic.Int64).Add(1)
 }

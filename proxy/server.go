@@ -29,6 +29,7 @@ func (p *Proxy) newMCPServer() *server.MCPServer {
 	})
 	hooks.AddOnUnregisterSession(func(ctx context.Context, s server.ClientSession) {
 		p.sessions.Delete(s.SessionID())
+		p.callCounts.Delete(s.SessionID())
 		for _, uri := range p.subs.dropSession(s.SessionID()) {
 			p.unsubscribeUpstream(context.WithoutCancel(ctx), uri)
 		}
@@ -92,7 +93,10 @@ func (p *Proxy) instructions() string {
 
 // newRequest starts a gate request with what the session tells.
 func (p *Proxy) newRequest(ctx context.Context, phase, method string) *Request {
-	r := &Request{Phase: phase, Method: method}
+	r := &Request{Phase: phase, Method: method, Principal: p.principal}
+	if hp, ok := ctx.Value(httpPrincipalKey{}).(Principal); ok {
+		r.Principal = hp
+	}
 	s := server.ClientSessionFromContext(ctx)
 	if s == nil {
 		return r
@@ -135,6 +139,7 @@ func (p *Proxy) onRequest(ctx context.Context, _ any, message any) error {
 	if err := p.describe(req, env.Params); err != nil {
 		return err
 	}
+	req.Transport = p.transport(req.Server)
 	if d := p.gate.Decide(ctx, req); !d.Allow {
 		p.log.Info("denied", "method", req.Method, "upstream", req.Server, "decision_id", d.ID, "reason", d.Reason)
 		return deniedError(d)
@@ -322,7 +327,8 @@ func filterList[T any](ctx context.Context, p *Proxy, method string, items []T, 
 		req := p.newRequest(ctx, PhaseList, method)
 		req.Name = name(it)
 		if e, ok := lookup(req.Name); ok {
-			req.Server, req.Original = e.Server, e.Original
+			req.Server, req.Original, req.Annotations = e.Server, e.Original, e.Annotations
+			req.Transport = p.transport(e.Server)
 		}
 		if p.gate.Decide(ctx, req).Allow {
 			out = append(out, it)

@@ -25,6 +25,8 @@ type Entry struct {
 	Server   string          // upstream server key
 	Original string          // the upstream's own name, URI or URI template
 	Raw      json.RawMessage // the item exactly as the upstream listed it
+	// Annotations are a tool's "annotations" object as listed (tools only).
+	Annotations json.RawMessage
 }
 
 // Catalog is the merged, routed view of all upstreams. It is immutable once
@@ -67,6 +69,15 @@ func (c *Catalog) problem(format string, args ...any) {
 	c.Problems = append(c.Problems, fmt.Sprintf(format, args...))
 }
 
+// rawField returns one field of a raw item as raw JSON, nil when absent.
+func rawField(raw json.RawMessage, key string) json.RawMessage {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return nil
+	}
+	return m[key]
+}
+
 // field reads one string field of a raw item.
 func field(raw json.RawMessage, key string) (string, bool) {
 	var m map[string]json.RawMessage
@@ -104,7 +115,11 @@ func (c *Catalog) addNamed(list []Entry, index map[string]int, s Snapshot, kind 
 			name = resolved
 		}
 		index[name] = len(list)
-		list = append(list, Entry{Name: name, Server: s.Server, Original: orig, Raw: raw})
+		entry := Entry{Name: name, Server: s.Server, Original: orig, Raw: raw}
+		if kind == "tool" {
+			entry.Annotations = rawField(raw, "annotations")
+		}
+		list = append(list, entry)
 	}
 	return list
 }
