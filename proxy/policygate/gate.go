@@ -1,0 +1,143 @@
+package policygate
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/sovereign-stack/sovereign/core/mcpmsg"
+	"github.com/sovereign-stack/sovereign/core/policy"
+	"github.com/sovereign-stack/sovereign/core/ratelimit"
+	"github.com/sovereign-stack/sovereign/proxy"
+)
+
+// Decider evaluates policy decisions; *policy.Engine is one.
+type Decider interface {
+	Decide(ctx context.Context, input map[string]any) policy.Decision
+}
+
+// Limiter enforces rate limits; *ratelimit.Limiter is one.
+type Limiter interface {
+	Allow(rules []ratelimit.Rule) ratelimit.Result
+}
+
+// FactFunc computes one kind of facts about a call's decoded arguments; the
+// result goes into input.facts as it is (it must encode to JSON).
+type FactFunc func(args any) any
+
+// Reason ids the gate gives itself.
+const (
+	ReasonUnknownMethod = "GATE-METHOD"     // the method is not one the proxy knows
+	ReasonBadArguments  = "GATE-ARGUMENTS"  // the arguments are not valid JSON
+	ReasonObligation    = "GATE-OBLIGATION" // an obligation could not be read
+	ReasonApproval      = "GATE-APPROVAL"   // the policy requires an approval the proxy cannot get yet
+	ReasonRateLimit     = "GATE-RATE"       // a rate limit is exhausted
+)
+
+// Options configure a Gate.
+type Options struct {
+	Engine  Decider
+	Limiter Limiter
+	Roots   []string            // input.facts.roots
+	Facts   map[string]FactFunc // input.facts.<name>, e.g. "paths", "strings"
+	Logger  hclog.Logger
+}
+
+// Gate decides client requests with the policy engine.
+type Gate struct {
+	opts Options
+	log  hclog.Logger
+}
+
+var _ proxy.Gate = (*Gate)(nil)
+
+// New builds a gate.
+func New(opts Options) *Gate {
+	if opts.Logger == nil {
+		opts.Logger = hclog.NewNullLogger()
+	}
+	return &Gate{opts: opts, log: opts.Logger}
+}
+
+// Decide implements proxy.Gate.
+func (g *Gate) Decide(ctx context.Context, req *proxy.Request) proxy.Decision {
+	id := proxy.NewDecisionID()
+	switch mcpmsg.Classify(req.Method) {
+	case mcpmsg.Unknown:
+		return g.deny(req, id, "", nil, ReasonUnknownMethod, fmt.Sprintf("method %q is not known to the proxy", req.Method))
+	case mcpmsg.Plumbing:
+		return proxy.Decision{Allow: true, ID: id}
+	}
+	input := baseInput(req)
+	if req.Phase == proxy.PhaseCall && len(req.Arguments) > 0 {
+		args, err := decodeArgs(req.Arguments)
+		if err != nil {
+			return g.deny(req, id, "", nil, ReasonBadArguments, "the arguments are not valid JSON")
+		}
+		input["args"] = args
+		facts := map[string]any{"roots": g.opts.Roots}
+		for name, f := range g.opts.Facts {
+			facts[name] = f(args)
+		}
+		input["facts"] = facts
+	} else {
+		input["facts"] = map[string]any{"roots": g.opts.Roots}
+	}
+	d := g.opts.Engine.Decide(ctx, input)
+	if !d.Allow {
+		if !d.Enforced {
+			g.log.Warn("shadow mode: would deny", "decision_id", id, "method", req.Method, "name", req.Name,
+				"upstream", req.Server, "rules", d.RuleIDs(), "revision", d.Revision, "reason", d.Summary())
+			return proxy.Decision{Allow: true, ID: id, Revision: d.Revision}
+		}
+		return g.deny(req, id, d.Revision, d.RuleIDs(), "", d.Summary())
+	}
+	return g.obligations(req, id, d)
+}
+
+// obligations enforces what an allowing decision asks for.
+func (g *Gate) obligations(req *proxy.Request, id string, d policy.Decision) proxy.Decision {
+	var rules []ratelimit.Rule
+	for _, o := range d.Obligations {
+		switch o.Type() {
+		case policy.ObligationRequireApproval:
+			reason, _ := o["reason"].(string)
+			if reason == "" {
+				reason = "the policy requires approval for this call"
+			}
+			if d.Enforced {
+				return g.deny(req, id, d.Revision, nil, ReasonApproval, "approval required: "+reason+" (approvals are not available yet)")
+			}
+		case policy.ObligationRateLimit:
+			r, err := ratelimit.ParseRule(o)
+			if err != nil {
+				return g.deny(req, id, d.Revision, nil, ReasonObligation, "the policy's rate limit is malformed: "+err.Error())
+			}
+			rules = append(rules, r)
+		case policy.ObligationRedact:
+			// Applies to results; nothing to do before the call.
+		}
+	}
+	if len(rules) > 0 && d.Enforced && g.opts.Limiter != nil {
+		if res := g.opts.Limiter.Allow(rules); !res.Allowed {
+			dec := g.deny(req, id, d.Revision, nil, ReasonRateLimit,
+				fmt.Sprintf("rate limit %s reached; retry in %s", res.Limited.String(), res.RetryAfter.Round(time.Millisecond)))
+			dec.RetryAfter = res.RetryAfter
+			return dec
+		}
+	}
+	return proxy.Decision{Allow: true, ID: id, Revision: d.Revision}
+}
+
+func (g *Gate) deny(req *proxy.Request, id, revision string, rules []string, reasonID, reason string) proxy.Decision {
+	if reasonID != "" {
+		rules = append([]string{reasonID}, rules...)
+	}
+	if req.Phase != proxy.PhaseList {
+		g.log.Info("denied", "decision_id", id, "method", req.Method, "name", req.Name, "upstream", req.Server,
+			"session_id", req.SessionID, "rules", rules, "revision", revision, "reason", reason)
+	}
+	return proxy.Decision{Allow: false, ID: id, Reason: reason, Rules: rules, Revision: revision}
+}

@@ -1,0 +1,83 @@
+package policygate
+
+import (
+	"bytes"
+	"encoding/json"
+
+	"github.com/sovereign-stack/sovereign/core/mcpmsg"
+	"github.com/sovereign-stack/sovereign/proxy"
+)
+
+// InputVersion is input.v.
+const InputVersion = 1
+
+// Effect classes of a tool, from its annotations.
+const (
+	EffectRead        = "read"
+	EffectWrite       = "write"
+	EffectDestructive = "destructive"
+	EffectUnknown     = "unknown"
+)
+
+// effect classifies a tool by its MCP annotations (untrusted hints): read
+// only; a write that is declared not destructive; destructive (declared, or
+// by the MCP default when it is not read only); unknown without hints.
+func effect(annotations json.RawMessage) (string, map[string]any) {
+	var a map[string]any
+	if len(annotations) == 0 || json.Unmarshal(annotations, &a) != nil || a == nil {
+		return EffectUnknown, map[string]any{}
+	}
+	ro, hasRO := a["readOnlyHint"].(bool)
+	de, hasDe := a["destructiveHint"].(bool)
+	switch {
+	case hasRO && ro:
+		return EffectRead, a
+	case hasDe && de:
+		return EffectDestructive, a
+	case hasRO && !ro && hasDe && !de:
+		return EffectWrite, a
+	case hasRO && !ro:
+		return EffectDestructive, a // MCP: destructiveHint defaults to true
+	}
+	return EffectUnknown, a
+}
+
+// decodeArgs decodes raw arguments keeping numbers exact.
+func decodeArgs(raw json.RawMessage) (any, error) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return map[string]any{}, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// baseInput holds what every request's input has.
+func baseInput(req *proxy.Request) map[string]any {
+	in := map[string]any{
+		"v":         InputVersion,
+		"phase":     req.Phase,
+		"method":    req.Method,
+		"principal": map[string]any{"kind": req.Principal.Kind, "id": req.Principal.ID, "claims": map[string]any{}},
+		"client":    map[string]any{"name": req.Client.Name, "version": req.Client.Version},
+		"session":   map[string]any{"id": req.SessionID, "call_count": req.CallCount},
+	}
+	if req.Server != "" {
+		in["upstream"] = map[string]any{"name": req.Server, "transport": req.Transport}
+	}
+	switch req.Method {
+	case mcpmsg.ToolsCall, mcpmsg.ToolsList:
+		eff, ann := effect(req.Annotations)
+		in["tool"] = map[string]any{"name": req.Name, "upstream_name": req.Original, "annotations": ann, "effect": eff}
+	case mcpmsg.PromptsGet, mcpmsg.PromptsList:
+		in["prompt"] = map[string]any{"name": req.Name, "upstream_name": req.Original}
+	}
+	if req.URI != "" {
+		in["resource"] = map[string]any{"uri": req.URI}
+	}
+	return in
+}
