@@ -177,3 +177,31 @@ func TestShadowModeRecordsTheRealDecision(t *testing.T) {
 		t.Fatalf("shadow decision %+v: the deny must be kept, marked not enforced", d)
 	}
 }
+
+func TestWatchReloadsOnChange(t *testing.T) {
+	t.Parallel()
+	dir := writePolicy(t, map[string]string{"p.rego": allowAll})
+	e := newEngine(t, Options{Paths: []string{dir}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() { defer close(done); _ = e.Watch(ctx) }()
+	rev := e.Revision()
+	time.Sleep(100 * time.Millisecond) // let the watcher start
+	deny := "package sovereign\ndecision := {\"allow\": false, \"reasons\": [{\"id\": \"W-1\", \"msg\": \"changed\"}]}\n"
+	if err := os.WriteFile(filepath.Join(dir, "p.rego"), []byte(deny), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for e.Revision() == rev {
+		if time.Now().After(deadline) {
+			t.Fatal("the engine did not reload after the policy file changed")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if d := e.Decide(context.Background(), nil); d.Allow || d.Reasons[0].ID != "W-1" {
+		t.Fatalf("after the watched reload: %+v", d)
+	}
+	cancel()
+	<-done
+}
