@@ -23,9 +23,9 @@ type Limiter interface {
 	Allow(rules []ratelimit.Rule) ratelimit.Result
 }
 
-// FactFunc computes one kind of facts about a call's decoded arguments; the
-// result goes into input.facts as it is (it must encode to JSON).
-type FactFunc func(args any) any
+// FactFunc computes facts about a call's decoded arguments and puts them
+// into input.facts (values must encode to JSON).
+type FactFunc func(args any, facts map[string]any)
 
 // Reason ids the gate gives itself.
 const (
@@ -41,7 +41,7 @@ type Options struct {
 	Engine  Decider
 	Limiter Limiter
 	Roots   []string            // input.facts.roots
-	Facts   map[string]FactFunc // input.facts.<name>, e.g. "paths", "strings"
+	Facts   []FactFunc // fill input.facts, e.g. "paths", "strings"
 	Logger  hclog.Logger
 }
 
@@ -78,8 +78,8 @@ func (g *Gate) Decide(ctx context.Context, req *proxy.Request) proxy.Decision {
 		}
 		input["args"] = args
 		facts := map[string]any{"roots": g.opts.Roots}
-		for name, f := range g.opts.Facts {
-			facts[name] = f(args)
+		for _, f := range g.opts.Facts {
+			f(args, facts)
 		}
 		input["facts"] = facts
 	} else {

@@ -36,8 +36,8 @@ func callRequest(args string) *proxy.Request {
 func TestInputShape(t *testing.T) {
 	t.Parallel()
 	eng := &fakeEngine{d: policy.Decision{Allow: true, Enforced: true}}
-	g := New(Options{Engine: eng, Roots: []string{"/home/alice"}, Facts: map[string]FactFunc{
-		"paths": func(args any) any { return []string{"saw " + args.(map[string]any)["path"].(string)} },
+	g := New(Options{Engine: eng, Roots: []string{"/home/alice"}, Facts: []FactFunc{
+		func(args any, facts map[string]any) { facts["paths"] = []string{"saw " + args.(map[string]any)["path"].(string)} },
 	}})
 	if d := g.Decide(context.Background(), callRequest(`{"path":"/home/alice/x","n":12345678901234567890}`)); !d.Allow || d.ID == "" {
 		t.Fatalf("decision %+v", d)
