@@ -7,8 +7,11 @@ LDFLAGS := -X main.version=$(VERSION)
 HTTP ?= 127.0.0.1:8080
 CONFIG ?=
 FUZZTIME ?= 30s
+# Stock OPA, the same version as go.mod's, for the policy library checks.
+OPA_VERSION := $(shell $(GO) list -m -f '{{.Version}}' github.com/open-policy-agent/opa)
+OPA := $(GO) run github.com/open-policy-agent/opa@$(OPA_VERSION)
 
-.PHONY: help build run test test-unit test-e2e deps-e2e lint fmt fmt-check vet fuzz bench tidy-check clean
+.PHONY: help build run test test-unit test-e2e deps-e2e policy-test lint fmt fmt-check vet fuzz bench tidy-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -19,8 +22,16 @@ build: ## build bin/sovereign
 run: build ## run the proxy: stdio + HTTP on $(HTTP) (CONFIG=file to use a config)
 	./$(BIN) serve --http $(HTTP) $(if $(CONFIG),--config $(CONFIG),)
 
-test: fmt-check vet deps-e2e ## run every test: unit, policy, end-to-end and conformance
+test: fmt-check vet policy-test deps-e2e ## run every test: unit, policy, end-to-end and conformance
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+policy-test: ## the policy library with stock OPA: fmt, check --strict (with the input schema), test with coverage
+	@out=$$($(OPA) fmt -l policies/); if [ -n "$$out" ]; then echo "opa fmt needed:"; echo "$$out"; exit 1; fi
+	$(OPA) check --strict --schema policies/input.schema.json policies/
+	@mkdir -p tests/.work
+	$(OPA) test --timeout 60s policies/
+	@$(OPA) test --timeout 60s --coverage --threshold 90 policies/ > tests/.work/opa-coverage.json || \
+	  { echo "policy coverage is below 90% (report: tests/.work/opa-coverage.json)"; exit 1; }
 
 test-unit: ## run the unit tests only (no npm needed)
 	$(GO) test -race -short -count=1 ./...

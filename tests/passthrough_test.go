@@ -3,6 +3,7 @@ package tests
 import (
 	"encoding/json"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +33,7 @@ func TestAllUpstreamsBehindOneProxy(t *testing.T) {
 	p := startEverythingHTTP(t)
 	fsDir := t.TempDir()
 	memProxy, memDirect := t.TempDir(), t.TempDir()
-	cfg := writeConfig(t, "servers:\n"+
+	cfg := writeConfig(t, "roots: ["+strconv.Quote(fsDir)+"]\nservers:\n"+
 		stdioServer("ev", node22(), []string{nodeBin("mcp-server-everything")}, "")+
 		"  evhttp: {url: \""+p.everythingHTTP+"\"}\n"+
 		"  evsse: {url: \""+p.everythingSSE+"\", transport: sse}\n"+
@@ -83,7 +84,6 @@ func TestAllUpstreamsBehindOneProxy(t *testing.T) {
 		{"fs", "list_allowed_directories", map[string]any{}},
 		{"fs", "write_file", map[string]any{"path": filepath.Join(fsDir, "note.txt"), "content": "first line\nsecond"}},
 		{"fs", "read_text_file", map[string]any{"path": filepath.Join(fsDir, "note.txt")}},
-		{"fs", "read_text_file", map[string]any{"path": "/etc/hostname"}}, // outside the allowed dir: a tool error, both ways
 		{"mem", "create_entities", map[string]any{"entities": []any{map[string]any{"name": "Ada", "entityType": "person", "observations": []any{"wrote the first program"}}}}},
 		{"mem", "read_graph", map[string]any{}},
 	}
@@ -97,6 +97,13 @@ func TestAllUpstreamsBehindOneProxy(t *testing.T) {
 		if a, b := canonical(t, want), canonical(t, got); a != b {
 			t.Errorf("%s %s: result differs through the proxy:\ndirect: %s\nproxy:  %s", c.prefix, c.tool, a, b)
 		}
+	}
+
+	// A path outside the roots is denied by the default policy before the
+	// upstream sees it: a tool error naming the rule and the decision.
+	denied := proxy.call(t, "tools/call", map[string]any{"name": "fs__read_text_file", "arguments": map[string]any{"path": "/etc/hostname"}})
+	if !strings.Contains(string(denied), `"isError":true`) || !strings.Contains(string(denied), "dev.sovereign/decision") {
+		t.Errorf("a read outside the roots was not denied by policy: %s", denied)
 	}
 
 	// Resources and prompts of the stdio server-everything pass too.

@@ -38,7 +38,15 @@ are not started; the config's limits and log level apply.`,
 				log.Warn("run wraps one command; the servers in the config file are not started", "servers", len(cfg.Servers))
 			}
 			name := filepath.Base(args[0])
+			// The directories the wrapped command was given are roots: the
+			// user already allowed that server to work there.
+			gate, err := buildGate(cmd.Context(), cfg, gateSetup{configPath: g.configPath, extraRoots: commandDirs(args[1:])}, log)
+			if err != nil {
+				return err
+			}
 			p := proxy.New(proxy.Options{
+				Gate:      gate,
+				Principal: osPrincipal(),
 				Upstreams: []proxy.Upstream{{Spec: upstream.Spec{
 					Name:            name,
 					Transport:       upstream.TransportStdio,

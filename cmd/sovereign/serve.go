@@ -46,8 +46,14 @@ catalog.`,
 				log.Warn("HTTP front binds beyond loopback WITHOUT AUTHENTICATION: anyone who can reach it can use every upstream",
 					"addr", cfg.Listen.HTTP)
 			}
+			gate, err := buildGate(cmd.Context(), cfg, gateSetup{configPath: g.configPath}, log)
+			if err != nil {
+				return err
+			}
 			p := proxy.New(proxy.Options{
 				Upstreams: upstreamsFromConfig(cfg),
+				Gate:      gate,
+				Principal: osPrincipal(),
 				Logger:    log.Named("proxy"),
 				Version:   buildVersion(),
 				// Alone on stdio, the proxy has exactly one client, whose

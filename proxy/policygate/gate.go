@@ -40,7 +40,8 @@ const (
 type Options struct {
 	Engine  Decider
 	Limiter Limiter
-	Roots   []string            // input.facts.roots
+	Roots   []string   // input.facts.roots
+	Home    string     // input.facts.home, for "~/" prefixes in policy data
 	Facts   []FactFunc // fill input.facts, e.g. "paths", "strings"
 	Logger  hclog.Logger
 }
@@ -77,13 +78,13 @@ func (g *Gate) Decide(ctx context.Context, req *proxy.Request) proxy.Decision {
 			return g.deny(req, id, "", nil, ReasonBadArguments, "the arguments are not valid JSON")
 		}
 		input["args"] = args
-		facts := map[string]any{"roots": g.opts.Roots}
+		facts := map[string]any{"roots": g.opts.Roots, "home": g.opts.Home}
 		for _, f := range g.opts.Facts {
 			f(args, facts)
 		}
 		input["facts"] = facts
 	} else {
-		input["facts"] = map[string]any{"roots": g.opts.Roots}
+		input["facts"] = map[string]any{"roots": g.opts.Roots, "home": g.opts.Home}
 	}
 	d := g.opts.Engine.Decide(ctx, input)
 	if !d.Allow {

@@ -36,8 +36,10 @@ func callRequest(args string) *proxy.Request {
 func TestInputShape(t *testing.T) {
 	t.Parallel()
 	eng := &fakeEngine{d: policy.Decision{Allow: true, Enforced: true}}
-	g := New(Options{Engine: eng, Roots: []string{"/home/alice"}, Facts: []FactFunc{
-		func(args any, facts map[string]any) { facts["paths"] = []string{"saw " + args.(map[string]any)["path"].(string)} },
+	g := New(Options{Engine: eng, Roots: []string{"/home/alice"}, Home: "/home/alice", Facts: []FactFunc{
+		func(args any, facts map[string]any) {
+			facts["paths"] = []string{"saw " + args.(map[string]any)["path"].(string)}
+		},
 	}})
 	if d := g.Decide(context.Background(), callRequest(`{"path":"/home/alice/x","n":12345678901234567890}`)); !d.Allow || d.ID == "" {
 		t.Fatalf("decision %+v", d)
@@ -48,7 +50,7 @@ func TestInputShape(t *testing.T) {
 		`"v":1`, `"phase":"call"`, `"method":"tools/call"`, `"principal":{"claims":{},"id":"alice","kind":"os_user"}`,
 		`"session":{"call_count":3,"id":"s1"}`, `"upstream":{"name":"fs","transport":"stdio"}`,
 		`"effect":"destructive"`, `"upstream_name":"write_file"`, `"n":12345678901234567890`,
-		`"facts":{"paths":["saw /home/alice/x"],"roots":["/home/alice"]}`,
+		`"facts":{"home":"/home/alice","paths":["saw /home/alice/x"],"roots":["/home/alice"]}`,
 	} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("input lacks %s:\n%s", want, b)

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"os/user"
+	"path/filepath"
+	"syscall"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/sovereign-stack/sovereign/core/config"
+	"github.com/sovereign-stack/sovereign/core/pathfact"
+	"github.com/sovereign-stack/sovereign/core/policy"
+	"github.com/sovereign-stack/sovereign/core/ratelimit"
+	"github.com/sovereign-stack/sovereign/core/textfact"
+	"github.com/sovereign-stack/sovereign/proxy"
+	"github.com/sovereign-stack/sovereign/proxy/policygate"
+)
+
+// maxRateKeys bounds the token buckets kept in memory.
+const maxRateKeys = 65536
+
+// gateSetup is what a policy gate needs beyond the config.
+type gateSetup struct {
+	configPath string   // the config file, protected as sensitive
+	extraRoots []string // e.g. the directories a wrapped command was given
+}
+
+// defaultRoots are the roots when the config names none: the user's home
+// directory and the data directory.
+func defaultRoots(cfg config.Config) []string {
+	roots := []string{cfg.DataDir}
+	if home, err := os.UserHomeDir(); err == nil {
+		roots = append([]string{home}, roots...)
+	}
+	return roots
+}
+
+// buildGate loads the policies and builds the gate every request passes.
+// It starts the reload triggers (file changes, SIGHUP), which stop with ctx.
+func buildGate(ctx context.Context, cfg config.Config, setup gateSetup, log hclog.Logger) (*policygate.Gate, error) {
+	engine, err := policy.New(ctx, withLogger(policyOptions(cfg, nil), log.Named("policy")))
+	if err != nil {
+		return nil, err
+	}
+	roots := cfg.Roots
+	if len(roots) == 0 {
+		roots = defaultRoots(cfg)
+	}
+	roots = append(append([]string(nil), roots...), setup.extraRoots...)
+	home, _ := os.UserHomeDir()
+	cwd, _ := os.Getwd()
+	sensitive := []string{
+		filepath.Join(cfg.DataDir, "audit") + "/**",
+		filepath.Join(cfg.DataDir, "keys") + "/**",
+	}
+	if setup.configPath != "" {
+		if abs, err := filepath.Abs(setup.configPath); err == nil {
+			sensitive = append(sensitive, abs)
+		}
+	}
+	paths, err := pathfact.New(pathfact.Options{Home: home, Cwd: cwd, Roots: roots, Sensitive: sensitive})
+	if err != nil {
+		return nil, fmt.Errorf("roots: %w", err)
+	}
+	texts := textfact.New(textfact.Options{})
+	limiter, err := ratelimit.New(maxRateKeys, nil)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("policy gate ready", "revision", engine.Revision(), "mode", engine.Mode(), "roots", paths.Roots())
+	go func() {
+		if err := engine.Watch(ctx); err != nil {
+			log.Warn("policy files are not watched; reload with SIGHUP", "error", err)
+		}
+	}()
+	go reloadOnHangup(ctx, engine, log)
+	return policygate.New(policygate.Options{
+		Engine:  engine,
+		Limiter: limiter,
+		Roots:   paths.Roots(),
+		Home:    home,
+		Facts: []policygate.FactFunc{
+			func(args any, facts map[string]any) { facts["paths"] = paths.Facts(args) },
+			func(args any, facts map[string]any) {
+				res := texts.Analyze(args)
+				facts["strings"] = res.Strings
+				facts["strings_omitted"] = res.Omitted
+				facts["strings_incomplete"] = res.Incomplete
+			},
+		},
+		Logger: log.Named("gate"),
+	}), nil
+}
+
+func withLogger(o policy.Options, l hclog.Logger) policy.Options {
+	o.Logger = l
+	return o
+}
+
+// reloadOnHangup reloads the policies on SIGHUP until ctx ends.
+func reloadOnHangup(ctx context.Context, e *policy.Engine, log hclog.Logger) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGHUP)
+	defer signal.Stop(ch)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ch:
+			log.Info("SIGHUP: reloading policies")
+			_ = e.Reload(ctx)
+		}
+	}
+}
+
+// osPrincipal is who acts for stdio clients: the OS user running the proxy.
+func osPrincipal() proxy.Principal {
+	if u, err := user.Current(); err == nil {
+		return proxy.Principal{Kind: "os_user", ID: u.Username}
+	}
+	return proxy.Principal{Kind: "os_user", ID: fmt.Sprint(os.Getuid())}
+}
+
+// commandDirs are the arguments of a wrapped command that name existing
+// directories: what the user already allowed that server to work in.
+func commandDirs(args []string) []string {
+	var dirs []string
+	for _, a := range args {
+		if !filepath.IsAbs(a) {
+			continue
+		}
+		if fi, err := os.Stat(a); err == nil && fi.IsDir() {
+			dirs = append(dirs, a)
+		}
+	}
+	return dirs
+}
