@@ -21,7 +21,7 @@ import (
 const DefaultQuery = "data.sovereign.decision"
 
 // DefaultTimeout bounds one evaluation.
-const DefaultTimeout = 100 * time.Millisecond
+const DefaultTimeout = time.Second
 
 // Modes.
 const (
