@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"errors"
+	"github.com/sovereign-stack/sovereign/core/internal/golden"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -37,7 +38,7 @@ func TestParseGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tc.golden, append(got, '\n'))
+			golden.Check(t, tc.golden, append(got, '\n'))
 		})
 	}
 }
@@ -149,7 +150,7 @@ func TestProblemsFile(t *testing.T) {
 	if !reflect.DeepEqual(cfg, Config{}) {
 		t.Errorf("on error Parse must return the zero Config, got %+v", cfg)
 	}
-	golden(t, "problems.golden.txt", []byte(err.Error()+"\n"))
+	golden.Check(t, "problems.golden.txt", []byte(err.Error()+"\n"))
 
 	ps := problemsOf(t, err)
 	wantPaths := []string{

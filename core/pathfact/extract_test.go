@@ -3,6 +3,7 @@ package pathfact
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/sovereign-stack/sovereign/core/internal/golden"
 	"slices"
 	"strings"
 	"sync"
@@ -200,7 +201,7 @@ func TestFactsGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "facts.golden.json", []byte(strings.ReplaceAll(string(b), fx.base, "$B")+"\n"))
+	golden.Check(t, "facts.golden.json", []byte(strings.ReplaceAll(string(b), fx.base, "$B")+"\n"))
 }
 
 func TestLastWord(t *testing.T) {

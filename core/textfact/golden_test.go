@@ -3,6 +3,7 @@ package textfact
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/sovereign-stack/sovereign/core/internal/golden"
 	"os"
 	"path/filepath"
 	"testing"
@@ -27,5 +28,5 @@ func TestGolden(t *testing.T) {
 	if err := enc.Encode(a.Analyze(args)); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "call.golden.json", got.Bytes())
+	golden.Check(t, "call.golden.json", got.Bytes())
 }
