@@ -7,11 +7,15 @@ LDFLAGS := -X main.version=$(VERSION)
 HTTP ?= 127.0.0.1:8080
 CONFIG ?=
 FUZZTIME ?= 30s
+# The fuzzers make test runs briefly: path canonicaliser, string normaliser, config parser, naming.
+SHORT_FUZZ := core/pathfact:FuzzAnalyze core/pathfact:FuzzFacts core/textfact:FuzzFacts core/textfact:FuzzURL \
+	core/config:FuzzLoad proxy/catalog:FuzzExpose proxy/catalog:FuzzRewriteURI
+SHORT_FUZZTIME ?= 4s
 # Stock OPA, the same version as go.mod's, for the policy library checks.
 OPA_VERSION := $(shell $(GO) list -m -f '{{.Version}}' github.com/open-policy-agent/opa)
 OPA := $(GO) run github.com/open-policy-agent/opa@$(OPA_VERSION)
 
-.PHONY: help build run test test-unit test-e2e deps-e2e policy-test lint fmt fmt-check vet fuzz bench tidy-check clean
+.PHONY: help build run test test-unit test-e2e deps-e2e policy-test fuzz-short lint fmt fmt-check vet fuzz bench tidy-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -22,8 +26,19 @@ build: ## build bin/sovereign
 run: build ## run the proxy: stdio + HTTP on $(HTTP) (CONFIG=file to use a config)
 	./$(BIN) serve --http $(HTTP) $(if $(CONFIG),--config $(CONFIG),)
 
-test: fmt-check vet policy-test deps-e2e ## run every test: unit, policy, end-to-end and conformance
+test: fmt-check vet policy-test deps-e2e ## run every test: unit, policy, end-to-end, conformance, short fuzzing
 	$(GO) test -race -count=1 -timeout 20m ./...
+	$(MAKE) --no-print-directory fuzz-short
+
+# A crash found by the fuzzer is saved under testdata/fuzz and fails the retry
+# deterministically; the retry only absorbs a worker lost to machine load.
+fuzz-short: ## run the parser and canonicaliser fuzzers for SHORT_FUZZTIME each
+	@mkdir -p tests/.work
+	@for spec in $(SHORT_FUZZ); do pkg=$${spec%%:*}; fn=$${spec##*:}; \
+	  echo "fuzz $$pkg $$fn ($(SHORT_FUZZTIME))"; \
+	  $(GO) test ./$$pkg -run '^$$' -fuzz "^$$fn$$" -fuzztime $(SHORT_FUZZTIME) > tests/.work/fuzz.log 2>&1 || \
+	  $(GO) test ./$$pkg -run '^$$' -fuzz "^$$fn$$" -fuzztime $(SHORT_FUZZTIME) > tests/.work/fuzz.log 2>&1 || \
+	    { cat tests/.work/fuzz.log; exit 1; }; done
 
 policy-test: ## the policy library with stock OPA: fmt, check --strict (with the input schema), test with coverage
 	@out=$$($(OPA) fmt -l policies/); if [ -n "$$out" ]; then echo "opa fmt needed:"; echo "$$out"; exit 1; fi
