@@ -2,6 +2,7 @@ package policygate
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -72,8 +73,14 @@ func (g *Gate) Decide(ctx context.Context, req *proxy.Request) proxy.Decision {
 		return proxy.Decision{Allow: true, ID: id}
 	}
 	input := baseInput(req)
-	if req.Phase == proxy.PhaseCall && len(req.Arguments) > 0 {
-		args, err := decodeArgs(req.Arguments)
+	raw := req.Arguments
+	if len(raw) == 0 && req.URI != "" {
+		// A resource read is judged like a call with its URI as argument,
+		// so a file:// URI outside the roots meets the path rules.
+		raw, _ = json.Marshal(map[string]string{"uri": req.URI})
+	}
+	if req.Phase == proxy.PhaseCall && len(raw) > 0 {
+		args, err := decodeArgs(raw)
 		if err != nil {
 			return g.deny(req, id, "", nil, ReasonBadArguments, "the arguments are not valid JSON")
 		}

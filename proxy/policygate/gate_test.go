@@ -134,3 +134,15 @@ func TestRateLimitObligation(t *testing.T) {
 		t.Fatalf("after the refill: %+v", d)
 	}
 }
+
+func TestResourceURIBecomesAnArgument(t *testing.T) {
+	t.Parallel()
+	eng := &fakeEngine{d: policy.Decision{Allow: true, Enforced: true}}
+	var seen any
+	g := New(Options{Engine: eng, Facts: []FactFunc{func(args any, _ map[string]any) { seen = args }}})
+	g.Decide(context.Background(), &proxy.Request{Phase: proxy.PhaseCall, Method: "resources/read", Server: "fs", URI: "file:///etc/shadow"})
+	args, _ := eng.inputs[0]["args"].(map[string]any)
+	if args["uri"] != "file:///etc/shadow" || seen == nil {
+		t.Fatalf("resources/read input args = %v (facts saw %v)", eng.inputs[0]["args"], seen)
+	}
+}
