@@ -51,6 +51,7 @@ var (
 	ErrUnsupported     = errors.New("argument value of a type that is not decoded JSON")
 	ErrInvalidUTF8     = errors.New("invalid UTF-8")
 	ErrEncodedTooDeep  = errors.New("percent-encoded too many times")
+	ErrUEncoding       = errors.New("non-standard %u escape (IIS-style) in path")
 	ErrURIHost         = errors.New("file URI names a remote host")
 	ErrURIQuery        = errors.New("file URI has a query or fragment")
 	ErrTildeUser       = errors.New("~user paths are not supported")

@@ -75,6 +75,9 @@ func (a *Analyzer) analyze(f *Fact, raw string) error {
 	if hasDotSegment(raw) {
 		f.Traversal = true
 	}
+	if hasUEncoding(raw) {
+		return ErrUEncoding
+	}
 	if strings.IndexByte(raw, '\\') >= 0 || isDrive(raw) {
 		f.WindowsForm = true
 	}

@@ -99,7 +99,7 @@ var analyzeCases = []analyzeCase{
 	{name: "tilde not first", raw: "a/~/b", canonical: "$B/root/proj/a/~/b", within: true},
 
 	// Windows forms.
-	{name: "drive", raw: `C:\Users\bob\.ssh\id_rsa`, canonical: "/C:/Users/bob/.ssh/id_rsa", flags: "windows", sensitive: "ssh private keys"},
+	{name: "drive", raw: `C:\Users\bob\.ssh\id_rsa`, canonical: "/C:/Users/bob/.ssh/id_rsa", flags: "windows", sensitive: "ssh keys and configuration"},
 	{name: "drive slash", raw: "c:/Windows/System32", canonical: "/C:/Windows/System32", flags: "windows"},
 	{name: "drive alone", raw: "C:", canonical: "/C:", flags: "windows"},
 	{name: "drive dotdot", raw: `C:\..\..\etc`, canonical: "/C:/etc", flags: "traversal,windows"},
@@ -282,5 +282,22 @@ func TestKeptRaw(t *testing.T) {
 	}
 	if !isValidUTF8(f.Raw) {
 		t.Errorf("Raw cut inside a rune")
+	}
+}
+
+func TestFilterBypassForms(t *testing.T) {
+	t.Parallel()
+	a, err := New(Options{Home: "/home/u", Cwd: "/", Roots: []string{"/srv/root"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := a.Analyze("/path", "/srv/root/..;/..;/etc/passwd"); !f.Traversal {
+		t.Errorf("..; segments not flagged as traversal: %+v", f)
+	}
+	if f := a.Analyze("/path", "/srv/root/%u002e%u002e%u2215etc%u2215passwd"); f.Error != ErrUEncoding.Error() {
+		t.Errorf("%%u escapes not refused: %+v", f)
+	}
+	if f := a.Analyze("/path", "/srv/root/100%used.txt"); f.Error != "" || !f.WithinRoots {
+		t.Errorf("a plain %% in a file name was refused: %+v", f)
 	}
 }

@@ -186,6 +186,9 @@ func hasDotSegment(s string) bool {
 }
 
 func dotSegment(seg string) bool {
+	if strings.HasPrefix(seg, "..;") {
+		return true // "..;" is ".." to servers that strip path parameters (Tomcat, Spring)
+	}
 	dots := 0
 	for i := 0; i < len(seg); i++ {
 		switch seg[i] {
@@ -221,4 +224,24 @@ func cutNUL(s string) (string, bool) {
 		return s[:i], true
 	}
 	return s, false
+}
+
+// hasUEncoding reports a non-standard "%uXXXX" escape (IIS), which some
+// servers decode and which hides characters from percent-decoding.
+func hasUEncoding(s string) bool {
+	for i := 0; i+6 <= len(s); i++ {
+		if s[i] == '%' && (s[i+1] == 'u' || s[i+1] == 'U') {
+			ok := true
+			for j := i + 2; j < i+6; j++ {
+				if _, isHex := unhex(s[j]); !isHex {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				return true
+			}
+		}
+	}
+	return false
 }
