@@ -5,6 +5,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/sovereign-stack/sovereign/core/internal/hexdigit"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -118,18 +119,6 @@ func changedByMap(n string) bool {
 	return false
 }
 
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
-}
-
 // percentDecode decodes every well-formed %XX escape of s once and reports
 // whether there was one. A '%' not followed by two hex digits stays as it
 // is: file names may contain '%'. The result may be invalid UTF-8.
@@ -142,8 +131,8 @@ func percentDecode(s string) (string, bool) {
 	for ; i < len(s); i++ {
 		c := s[i]
 		if c == '%' && i+2 < len(s) {
-			hi, ok1 := unhex(s[i+1])
-			lo, ok2 := unhex(s[i+2])
+			hi, ok1 := hexdigit.Value(s[i+1])
+			lo, ok2 := hexdigit.Value(s[i+2])
 			if ok1 && ok2 {
 				if b == nil {
 					b = make([]byte, 0, len(s))
@@ -233,7 +222,7 @@ func hasUEncoding(s string) bool {
 		if s[i] == '%' && (s[i+1] == 'u' || s[i+1] == 'U') {
 			ok := true
 			for j := i + 2; j < i+6; j++ {
-				if _, isHex := unhex(s[j]); !isHex {
+				if _, isHex := hexdigit.Value(s[j]); !isHex {
 					ok = false
 					break
 				}

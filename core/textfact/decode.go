@@ -4,9 +4,12 @@ import (
 	"encoding/base64"
 	"html"
 	"math/bits"
+	"slices"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/sovereign-stack/sovereign/core/internal/hexdigit"
 )
 
 // Variants are found breadth first: the normal form is decoded by each
@@ -36,7 +39,7 @@ func (w *walker) variants(n string, h hints, hidden string, sig signals) ([]stri
 	// keep keeps a normalised variant found in round r, unless it repeats
 	// the normal form or an earlier variant, or a cap is reached.
 	keep := func(v string, r int) {
-		if full || v == n || v == "" || contains(out, v) {
+		if full || v == n || v == "" || slices.Contains(out, v) {
 			return
 		}
 		if len(out) == maxVariants || len(v) > w.budget {
@@ -114,33 +117,12 @@ func (w *walker) variants(n string, h hints, hidden string, sig signals) ([]stri
 	return out, sig
 }
 
-func contains(list []string, s string) bool {
-	for _, o := range list {
-		if o == s {
-			return true
-		}
-	}
-	return false
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
-}
-
 // hexValue parses s, all of which must be hex digits, as a code point no
 // larger than utf8.MaxRune.
 func hexValue(s string) (rune, bool) {
 	var v uint32
 	for i := 0; i < len(s); i++ {
-		d, ok := unhex(s[i])
+		d, ok := hexdigit.Value(s[i])
 		if !ok || v > utf8.MaxRune {
 			return 0, false
 		}
@@ -175,8 +157,8 @@ func percentDecode(s string) (string, bool) {
 	for i := strings.IndexByte(s, '%'); i >= 0; {
 		next := i + 1
 		if i+2 < len(s) {
-			if hi, ok := unhex(s[i+1]); ok {
-				if lo, ok := unhex(s[i+2]); ok {
+			if hi, ok := hexdigit.Value(s[i+1]); ok {
+				if lo, ok := hexdigit.Value(s[i+2]); ok {
 					b = append(b, s[last:i]...)
 					b = append(b, hi<<4|lo)
 					next = i + 3
@@ -299,8 +281,8 @@ func unescape(s string) (string, bool) {
 			next = i + 2
 		case 'x':
 			if i+3 < len(s) {
-				if hi, ok := unhex(s[i+2]); ok {
-					if lo, ok := unhex(s[i+3]); ok {
+				if hi, ok := hexdigit.Value(s[i+2]); ok {
+					if lo, ok := hexdigit.Value(s[i+3]); ok {
 						b = append(b, s[last:i]...)
 						b = append(b, hi<<4|lo)
 						n = 4
