@@ -29,7 +29,7 @@ func (p *Proxy) callTool(ctx context.Context, req mcp.CallToolRequest) (*mcp.Cal
 	greq.Arguments = req.Params.RawArguments
 	greq.CallCount = p.countCall(greq.SessionID)
 	if d := p.gate.Decide(ctx, greq); !d.Allow {
-		p.log.Info("denied", "method", greq.Method, "tool", e.Name, "upstream", e.Server, "decision_id", d.ID, "reason", d.Reason)
+		p.log.Debug("denied", "method", greq.Method, "tool", e.Name, "upstream", e.Server, "decision_id", d.ID, "reason", d.Reason)
 		return denial(d), nil
 	}
 	params := map[string]any{"name": e.Original}

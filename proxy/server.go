@@ -141,7 +141,7 @@ func (p *Proxy) onRequest(ctx context.Context, _ any, message any) error {
 	}
 	req.Transport = p.transport(req.Server)
 	if d := p.gate.Decide(ctx, req); !d.Allow {
-		p.log.Info("denied", "method", req.Method, "upstream", req.Server, "decision_id", d.ID, "reason", d.Reason)
+		p.log.Debug("denied", "method", req.Method, "upstream", req.Server, "decision_id", d.ID, "reason", d.Reason)
 		return deniedError(d)
 	}
 	switch env.Method {
