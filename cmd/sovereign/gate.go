@@ -84,10 +84,10 @@ func buildGate(ctx context.Context, cfg config.Config, setup gateSetup, log hclo
 		Roots:   paths.Roots(),
 		Home:    home,
 		Facts: []policygate.FactFunc{
-			func(args any, facts map[string]any) { facts["paths"] = paths.Facts(args) },
+			func(args any, facts map[string]any) { facts["paths"] = pathfact.Values(paths.Facts(args)) },
 			func(args any, facts map[string]any) {
 				res := texts.Analyze(args)
-				facts["strings"] = res.Strings
+				facts["strings"] = res.Values()
 				facts["strings_omitted"] = res.Omitted
 				facts["strings_incomplete"] = res.Incomplete
 			},
