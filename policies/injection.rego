@@ -133,12 +133,17 @@ _deny contains {"id": id, "msg": msg} if {
 # custom:
 #   id: PI
 _deny contains {"id": id, "msg": msg} if {
+	some [i, id] in _prompt
+	msg := sprintf("possible prompt injection in argument %s: %s", [_where(i), _name("prompt", id)])
+}
+
+# Prompt injections found in a string, as [index, pattern id].
+_prompt contains [i, id] if {
 	some entry in _texts
 	i := entry[0]
 	t := entry[1]
 	lt := entry[2]
 	some id in _hits("prompt", t, lt)
-	msg := sprintf("possible prompt injection in argument %s: %s", [_where(i), _name("prompt", id)])
 }
 
 # METADATA
@@ -147,13 +152,19 @@ _deny contains {"id": id, "msg": msg} if {
 # custom:
 #   id: PI-HIDDEN
 _deny contains {"id": id, "msg": msg} if {
+	some [i, id] in _hidden
+	entry := _cfg.hidden_signals[id]
+	msg := sprintf("possible prompt injection in argument %s: %s", [_where(i), object.get(entry, "name", entry.signal)])
+}
+
+# Hidden-text signals found on a string, as [index, entry id].
+_hidden contains [i, id] if {
 	some i, s in _strings
 	count(s.signals) > 0
 	some id, entry in object.get(_cfg, "hidden_signals", {})
 	is_object(entry)
 	entry.signal in s.signals
 	_kind_selected(entry, s)
-	msg := sprintf("possible prompt injection in argument %s: %s", [_where(i), object.get(entry, "name", entry.signal)])
 }
 
 # An entry without "kinds" applies to strings of every kind.
@@ -217,12 +228,44 @@ _deny contains {"id": id, "msg": msg} if {
 	msg := sprintf("secret (%s) in argument %s", [_secret_name(id), _where(i)])
 }
 
-# Result phase: strings of the result that carry a secret are redacted.
-obligations contains {"type": "redact", "pointers": sort(pointers)} if {
+# Result phase: what the upstream answered is checked for secrets, prompt
+# injections and hidden text before the client (and its model) sees it.
+# injection.result_action says what happens to a result that carries any:
+# "redact" (the default) replaces each such string, "deny" withholds the
+# whole result. Any other value withholds it too (fail closed).
+_result_findings contains finding if {
 	input.phase == "result"
-	pointers := {_strings[i].pointer | some [i, _] in _secret}
-	count(pointers) > 0
+	some finding in ((_secret | _prompt) | _hidden)
 }
+
+_result_action := object.get(_cfg, "result_action", "redact")
+
+obligations contains {"type": "redact", "pointers": sort(pointers), "rules": sort(ids)} if {
+	_result_action == "redact"
+	count(_result_findings) > 0
+	pointers := {_strings[i].pointer | some [i, _] in _result_findings}
+	ids := {id | some [_, id] in _result_findings}
+}
+
+# METADATA
+# title: Result withheld
+# description: |
+#   A string of the result carries a secret, a prompt injection or hidden
+#   text, and injection.result_action is not "redact". The reason id is
+#   the pattern id.
+# custom:
+#   id: RESULT
+deny contains {"id": id, "msg": msg} if {
+	_result_action != "redact"
+	some [i, id] in _result_findings
+	msg := sprintf("the result's string %s carries %s, so the result is withheld", [_where(i), _finding_name(id)])
+}
+
+_finding_name(id) := sprintf("a prompt injection (%s)", [_name("prompt", id)]) if {
+	_cfg.prompt[id]
+} else := sprintf("hidden text (%s)", [object.get(_cfg.hidden_signals[id], "name", id)]) if {
+	_cfg.hidden_signals[id]
+} else := sprintf("a secret (%s)", [_secret_name(id)])
 
 # METADATA
 # title: Truncated string

@@ -42,6 +42,11 @@ func (p *Proxy) callTool(ctx context.Context, req mcp.CallToolRequest) (*mcp.Cal
 	if err != nil {
 		return toolError(e, err)
 	}
+	raw, d := p.checkResult(ctx, greq, raw)
+	if !d.Allow {
+		p.log.Debug("result withheld", "tool", e.Name, "upstream", e.Server, "decision_id", d.ID, "reason", d.Reason)
+		return denial(d), nil
+	}
 	res, err := mcp.ParseCallToolResult(&raw)
 	if err != nil {
 		return nil, fmt.Errorf("upstream %q sent a malformed tools/call result: %w", e.Server, err)
@@ -133,6 +138,15 @@ func (p *Proxy) getPrompt(ctx context.Context, req mcp.GetPromptRequest) (*mcp.G
 	if err != nil {
 		return nil, requestError(e.Server, err)
 	}
+	greq := p.newRequest(ctx, PhaseCall, mcpmsg.PromptsGet)
+	greq.Server, greq.Name, greq.Original, greq.Transport = e.Server, req.Params.Name, e.Original, p.transport(e.Server)
+	if req.Params.Arguments != nil {
+		greq.Arguments, _ = json.Marshal(req.Params.Arguments)
+	}
+	raw, d := p.checkResult(ctx, greq, raw)
+	if !d.Allow {
+		return nil, deniedError(d)
+	}
 	return mcp.ParseGetPromptResult(&raw)
 }
 
@@ -169,6 +183,12 @@ func (p *Proxy) read(ctx context.Context, server, uri, original string, meta *mc
 	raw, err := p.forward(ctx, server, mcpmsg.ResourcesRead, map[string]any{"uri": original}, meta)
 	if err != nil {
 		return nil, requestError(server, err)
+	}
+	greq := p.newRequest(ctx, PhaseCall, mcpmsg.ResourcesRead)
+	greq.Server, greq.URI, greq.Transport = server, uri, p.transport(server)
+	raw, d := p.checkResult(ctx, greq, raw)
+	if !d.Allow {
+		return nil, deniedError(d)
 	}
 	res, err := mcp.ParseReadResourceResult(&raw)
 	if err != nil {

@@ -12,8 +12,9 @@ import (
 
 // Phases of a gate decision.
 const (
-	PhaseCall = "call" // a request the client sent
-	PhaseList = "list" // whether one catalog item is shown to the client
+	PhaseCall   = "call"   // a request the client sent
+	PhaseList   = "list"   // whether one catalog item is shown to the client
+	PhaseResult = "result" // what an upstream answered, before the client sees it
 )
 
 // Request is what the gate sees of one client→server request.
@@ -44,6 +45,8 @@ type Request struct {
 	// Arguments are the raw JSON arguments of tools/call, prompts/get or
 	// completion/complete.
 	Arguments json.RawMessage
+	// Result is the upstream's raw result, in the result phase only.
+	Result json.RawMessage
 }
 
 // Principal identifies who acts.
@@ -69,6 +72,9 @@ type Decision struct {
 	Rules      []string
 	Revision   string
 	RetryAfter time.Duration
+	// Redact lists the JSON pointers (RFC 6901) of the result's strings to
+	// replace before the client sees the result (result phase only).
+	Redact []string
 }
 
 // Gate decides every client request before the proxy acts on it. The policy

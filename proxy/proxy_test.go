@@ -71,30 +71,39 @@ func newFixture(t testing.TB, name string) *fixture {
 	return f
 }
 
-// denyGate records requests and denies the tools it is told to.
+// denyGate records requests, denies the tools it is told to, and withholds
+// or redacts the results it is told to (by tool name or resource URI).
 type denyGate struct {
-	mu    sync.Mutex
-	seen  []Request
-	deny  map[string]bool
-	calls int
+	mu       sync.Mutex
+	seen     []Request
+	deny     map[string]bool
+	withhold map[string]bool
+	redact   map[string][]string
+	calls    int
 }
 
 func (g *denyGate) Decide(_ context.Context, r *Request) Decision {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.seen = append(g.seen, *r)
-	if g.deny[r.Name] && r.Phase == PhaseCall {
+	target := r.Name + r.URI
+	switch {
+	case g.deny[r.Name] && r.Phase == PhaseCall:
 		return Decision{Allow: false, Reason: "tool is on the deny list", ID: "dec-1"}
+	case g.withhold[target] && r.Phase == PhaseResult:
+		return Decision{Allow: false, Reason: "the result carries a secret", ID: "dec-2", Rules: []string{"SEC-001"}}
+	case g.redact[target] != nil && r.Phase == PhaseResult:
+		return Decision{Allow: true, ID: "dec-3", Redact: g.redact[target]}
 	}
 	return AllowKnown{}.Decide(context.Background(), r)
 }
 
-func (g *denyGate) requests(method string) []Request {
+func (g *denyGate) requests(phase, method string) []Request {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	var out []Request
 	for _, r := range g.seen {
-		if r.Method == method {
+		if r.Method == method && r.Phase == phase {
 			out = append(out, r)
 		}
 	}
@@ -192,7 +201,7 @@ func TestCallRoutesToTheRightUpstream(t *testing.T) {
 	if res.IsError || mcp.GetTextFromContent(res.Content[0]) != "alpha:hi" {
 		t.Fatalf("unexpected result %+v", res)
 	}
-	calls := h.gate.requests("tools/call")
+	calls := h.gate.requests(PhaseCall, "tools/call")
 	if len(calls) != 1 || calls[0].Server != "alpha" || calls[0].Original != "echo" || string(calls[0].Arguments) != `{"text":"hi"}` {
 		t.Fatalf("gate saw %+v", calls)
 	}
