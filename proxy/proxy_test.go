@@ -79,6 +79,7 @@ type denyGate struct {
 	deny     map[string]bool
 	withhold map[string]bool
 	redact   map[string][]string
+	hide     map[string]bool
 	calls    int
 }
 
@@ -88,6 +89,8 @@ func (g *denyGate) Decide(_ context.Context, r *Request) Decision {
 	g.seen = append(g.seen, *r)
 	target := r.Name + r.URI
 	switch {
+	case g.hide[target] && r.Phase == PhaseList:
+		return Decision{Allow: false, Reason: "hidden", ID: "dec-4"}
 	case g.deny[r.Name] && r.Phase == PhaseCall:
 		return Decision{Allow: false, Reason: "tool is on the deny list", ID: "dec-1"}
 	case g.withhold[target] && r.Phase == PhaseResult:

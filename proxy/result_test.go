@@ -124,3 +124,32 @@ func callTool(t *testing.T, h *harness, name, text string) *mcp.CallToolResult {
 	}
 	return res
 }
+
+func TestResourceListsFilteredByTheListPhase(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	h.gate.set(func(g *denyGate) { g.hide = map[string]bool{"res://shared": true, "res://beta/{id}": true} })
+	list, err := h.client.ListResources(ctx, mcp.ListResourcesRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Resources) != 1 || list.Resources[0].URI != "sovereign+upstream://beta/res:%2F%2Fshared" {
+		t.Fatalf("resources = %+v", list.Resources)
+	}
+	templates, err := h.client.ListResourceTemplates(ctx, mcp.ListResourceTemplatesRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(templates.ResourceTemplates) != 1 || templates.ResourceTemplates[0].URITemplate.Raw() != "res://alpha/{id}" {
+		t.Fatalf("templates = %+v", templates.ResourceTemplates)
+	}
+	var sawOriginal bool
+	for _, r := range h.gate.requests(PhaseList, "resources/list") {
+		if r.URI == "sovereign+upstream://beta/res:%2F%2Fshared" {
+			sawOriginal = r.Original == "res://shared" && r.Server == "beta"
+		}
+	}
+	if !sawOriginal {
+		t.Fatal("the list phase did not see the rewritten resource's server and original URI")
+	}
+}

@@ -24,6 +24,8 @@ func (p *Proxy) newMCPServer() *server.MCPServer {
 	hooks := &server.Hooks{}
 	hooks.AddOnRequestInitialization(p.onRequest)
 	hooks.AddAfterInitialize(p.afterInitialize)
+	hooks.AddAfterListResources(p.filterResources)
+	hooks.AddAfterListResourceTemplates(p.filterTemplates)
 	hooks.AddOnRegisterSession(func(_ context.Context, s server.ClientSession) {
 		p.sessions.Store(s.SessionID(), s)
 	})
@@ -195,7 +197,7 @@ func (p *Proxy) describe(req *Request, params json.RawMessage) error {
 		}
 	case mcpmsg.ResourcesRead, mcpmsg.ResourcesSubscribe, mcpmsg.ResourcesUnsubscribe:
 		req.URI = f.URI
-		req.Server, _, _ = p.routeURI(f.URI)
+		req.Server, req.Original, _ = p.routeURI(f.URI)
 	case mcpmsg.CompletionComplete:
 		req.Arguments = f.Argument
 		switch f.Ref.Type {
@@ -315,6 +317,44 @@ func (p *Proxy) filterTools(ctx context.Context, tools []mcp.Tool) []mcp.Tool {
 func (p *Proxy) filterPrompts(ctx context.Context, prompts []mcp.Prompt) []mcp.Prompt {
 	cat := p.cat.Load()
 	return filterList(ctx, p, mcpmsg.PromptsList, prompts, func(pr mcp.Prompt) string { return pr.Name }, cat.Prompt, cat.PromptIndex)
+}
+
+// filterResources applies the gate's list phase to resources/list. mcp-go
+// has no resource filter; its after-hook gets the result before it is sent.
+func (p *Proxy) filterResources(ctx context.Context, _ any, _ *mcp.ListResourcesRequest, res *mcp.ListResourcesResult) {
+	if res == nil {
+		return
+	}
+	cat := p.cat.Load()
+	res.Resources = slices.DeleteFunc(res.Resources, func(r mcp.Resource) bool {
+		req := p.newRequest(ctx, PhaseList, mcpmsg.ResourcesList)
+		req.URI = r.URI
+		if e, ok := cat.Resource(r.URI); ok {
+			req.Server, req.Original, req.Transport = e.Server, e.Original, p.transport(e.Server)
+		}
+		return !p.gate.Decide(ctx, req).Allow
+	})
+}
+
+// filterTemplates applies the gate's list phase to resources/templates/list;
+// the policy sees the template as the resource URI.
+func (p *Proxy) filterTemplates(ctx context.Context, _ any, _ *mcp.ListResourceTemplatesRequest, res *mcp.ListResourceTemplatesResult) {
+	if res == nil {
+		return
+	}
+	cat := p.cat.Load()
+	res.ResourceTemplates = slices.DeleteFunc(res.ResourceTemplates, func(t mcp.ResourceTemplate) bool {
+		req := p.newRequest(ctx, PhaseList, mcpmsg.ResourceTemplatesList)
+		if t.URITemplate != nil {
+			req.URI = t.URITemplate.Raw()
+		}
+		for _, e := range cat.Templates {
+			if e.Original == req.URI {
+				req.Server, req.Original, req.Transport = e.Server, e.Original, p.transport(e.Server)
+			}
+		}
+		return !p.gate.Decide(ctx, req).Allow
+	})
 }
 
 // filterList keeps the items the gate allows the client to see, in the
