@@ -37,16 +37,26 @@ upstream_name := name if {
 _write_effects := {"write", "destructive", "exec"}
 
 # A tool is destructive when Go classed it so or when it says so itself.
+# An effect set by the operator's configuration (effect_source "config")
+# replaces what the annotations say, in both directions.
 destructive if input.tool.effect == "destructive"
 
-destructive if input.tool.annotations.destructiveHint == true
+destructive if {
+	not _configured
+	input.tool.annotations.destructiveHint == true
+}
+
+_configured if input.tool.effect_source == "config"
 
 # A tool may write: its effect class says so, its annotations say it is not
 # read-only or is destructive, or nothing is known and it does not claim to
 # be read-only.
 writes if input.tool.effect in _write_effects
 
-writes if input.tool.annotations.readOnlyHint == false
+writes if {
+	not _configured
+	input.tool.annotations.readOnlyHint == false
+}
 
 writes if destructive
 

@@ -68,3 +68,16 @@ test_short if {
 	count(lib.short(long)) == 120
 	endswith(lib.short(long), "...")
 }
+
+test_configured_effect_replaces_annotations if {
+	hinted := {"name": "fs__rm", "upstream_name": "rm", "annotations": {"readOnlyHint": false, "destructiveHint": true}}
+	lenient := object.union(hinted, {"effect": "read", "effect_source": "config"})
+	not lib.destructive with input as fx.with_tool(fx.call({}), lenient)
+	not lib.writes with input as fx.with_tool(fx.call({}), lenient)
+	lib.effects == {"read"} with input as fx.with_tool(fx.call({}), lenient)
+	from_hints := object.union(hinted, {"effect": "read", "effect_source": "annotations"})
+	lib.destructive with input as fx.with_tool(fx.call({}), from_hints)
+	strict := {"name": "fs__ls", "upstream_name": "ls", "annotations": {"readOnlyHint": true}, "effect": "destructive", "effect_source": "config"}
+	lib.destructive with input as fx.with_tool(fx.call({}), strict)
+	lib.writes with input as fx.with_tool(fx.call({}), strict)
+}

@@ -27,6 +27,9 @@ const maxRateKeys = 65536
 type gateSetup struct {
 	configPath string   // the config file, protected as sensitive
 	extraRoots []string // e.g. the directories a wrapped command was given
+	// servers are the upstreams whose tool settings (servers.<name>.tools)
+	// apply: the configured servers for serve, none for run.
+	servers map[string]config.Server
 }
 
 // defaultRoots are the roots when the config names none: the user's home
@@ -67,6 +70,10 @@ func buildGate(ctx context.Context, cfg config.Config, setup gateSetup, log hclo
 		return nil, fmt.Errorf("roots: %w", err)
 	}
 	texts := textfact.New(textfact.Options{})
+	tools, err := newToolRules(setup.servers)
+	if err != nil {
+		return nil, fmt.Errorf("tool settings: %w", err)
+	}
 	limiter, err := ratelimit.New(maxRateKeys, nil)
 	if err != nil {
 		return nil, err
@@ -84,14 +91,17 @@ func buildGate(ctx context.Context, cfg config.Config, setup gateSetup, log hclo
 		Roots:   paths.Roots(),
 		Home:    home,
 		Facts: []policygate.FactFunc{
-			func(args any, facts map[string]any) { facts["paths"] = pathfact.Values(paths.Facts(args)) },
-			func(args any, facts map[string]any) {
-				res := texts.Analyze(args)
+			func(c policygate.Call, facts map[string]any) {
+				facts["paths"] = pathfact.Values(paths.FactsFor(c.Args, tools.pathArgs(c)))
+			},
+			func(c policygate.Call, facts map[string]any) {
+				res := texts.AnalyzeFor(c.Args, tools.kindArgs(c))
 				facts["strings"] = res.Values()
 				facts["strings_omitted"] = res.Omitted
 				facts["strings_incomplete"] = res.Incomplete
 			},
 		},
+		Tools:  tools,
 		Logger: log.Named("gate"),
 	}), nil
 }

@@ -35,7 +35,8 @@ are not started; the config's limits and log level apply.`,
 			}
 			log := newLogger(g, cfg)
 			if len(cfg.Servers) > 0 {
-				log.Warn("run wraps one command; the servers in the config file are not started", "servers", len(cfg.Servers))
+				log.Warn("run wraps one command; the servers in the config file are not started and their tool settings do not apply",
+					"servers", len(cfg.Servers))
 			}
 			name := filepath.Base(args[0])
 			// The directories the wrapped command was given are roots: the

@@ -46,7 +46,7 @@ catalog.`,
 				log.Warn("HTTP front binds beyond loopback WITHOUT AUTHENTICATION: anyone who can reach it can use every upstream",
 					"addr", cfg.Listen.HTTP)
 			}
-			gate, err := buildGate(cmd.Context(), cfg, gateSetup{configPath: g.configPath}, log)
+			gate, err := buildGate(cmd.Context(), cfg, gateSetup{configPath: g.configPath, servers: cfg.Servers}, log)
 			if err != nil {
 				return err
 			}

@@ -210,6 +210,13 @@ type Server struct {
 	// Disabled is key "disabled": when true the proxy does not start or
 	// contact this server. It is still checked. Default: false.
 	Disabled bool `json:"disabled,omitempty" yaml:"disabled,omitempty"`
+
+	// Tools is key "tools": what the operator says about this server's
+	// tools, overriding or adding to what the server says about them, keyed
+	// by the tool's name as the server knows it (not the prefixed name) or
+	// by a glob of such names ("exec_*"; see Tool and MatchTool). Default:
+	// none.
+	Tools map[string]Tool `json:"tools,omitempty" yaml:"tools,omitempty"`
 }
 
 // Default returns the configuration of an empty file: log level "info", 4 MiB

@@ -14,7 +14,8 @@ var (
 	policyKeys = []string{"paths", "data", "mode", "builtin", "timeout"}
 	limitsKeys = []string{"max_message_bytes"}
 	listenKeys = []string{"http", "allowed_hosts", "allowed_origins", "insecure_allow_remote"}
-	serverKeys = []string{"command", "args", "env", "cwd", "url", "headers", "transport", "type", "prefix", "timeout", "disabled"}
+	serverKeys = []string{"command", "args", "env", "cwd", "url", "headers", "transport", "type", "prefix", "timeout", "disabled", "tools"}
+	toolKeys   = []string{"effect", "path_args", "command_args", "sql_args"}
 )
 
 // typeAliases maps the values of a server's "type" key, Claude's name for
@@ -147,11 +148,47 @@ func (d *decoder) servers(n *node, path string, out map[string]Server) {
 				d.duration(v, path, &s.Timeout)
 			case "disabled":
 				d.boolean(v, path, &s.Disabled)
+			case "tools":
+				d.tools(v, path, &s.Tools)
 			}
 		})
 		d.names = append(d.names, e.key)
 		out[e.key] = s
 	}
+}
+
+// tools decodes a server's "tools" mapping into *dst. A null entry is an
+// entry with nothing set.
+func (d *decoder) tools(n *node, path string, dst *map[string]Tool) {
+	if !d.want(n, path, kindMap) {
+		return
+	}
+	out := make(map[string]Tool, len(n.entries))
+	for _, e := range n.entries {
+		tp := keyPath(path, e.key)
+		d.at[tp] = e.keyAt
+		if e.value.kind != kindMap && e.value.kind != kindNull {
+			if e.value.kind != kindBad {
+				d.probs.add(tp, e.value.at, "a tool must be a mapping of keys to values, not %s", e.value.kind.describe())
+			}
+			continue
+		}
+		var t Tool
+		d.mapping(e.value, tp, toolKeys, func(key string, v *node, path string) {
+			switch key {
+			case "effect":
+				d.str(v, path, &t.Effect)
+			case "path_args":
+				d.strList(v, path, &t.PathArgs)
+			case "command_args":
+				d.strList(v, path, &t.CommandArgs)
+			case "sql_args":
+				d.strList(v, path, &t.SQLArgs)
+			}
+		})
+		out[e.key] = t
+	}
+	*dst = out
 }
 
 // mapping walks a mapping whose keys must be among known, calling set for

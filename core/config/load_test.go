@@ -79,6 +79,17 @@ func TestParseFullValues(t *testing.T) {
 	if q := cfg.Servers["quiet"]; !q.Disabled || q.Prefix == nil || *q.Prefix != "" || q.EffectivePrefix("quiet") != "" {
 		t.Errorf("quiet = %+v", q)
 	}
+	sh := cfg.Servers["shell"]
+	if run := sh.Tools["run"]; run.Effect != EffectExec || !reflect.DeepEqual(run.PathArgs, []string{"workdir", "/options/output"}) ||
+		!reflect.DeepEqual(run.CommandArgs, []string{"script"}) || !reflect.DeepEqual(run.SQLArgs, []string{"q"}) {
+		t.Errorf("shell.tools.run = %+v", run)
+	}
+	if noop, ok := sh.Tools["noop"]; !ok || !reflect.DeepEqual(noop, Tool{}) {
+		t.Errorf("shell.tools.noop = %+v, %v; want an empty entry", noop, ok)
+	}
+	if key, ok := sh.MatchTool("exec_python"); !ok || key != "exec_*" || sh.Tools[key].Effect != EffectDestructive {
+		t.Errorf(`MatchTool("exec_python") = %q, %v`, key, ok)
+	}
 }
 
 func TestParseEmpty(t *testing.T) {
@@ -164,7 +175,12 @@ func TestProblemsFile(t *testing.T) {
 		"servers.secrets.url", "servers.secrets.headers.Authorization", "servers.secrets.headers.X-Other",
 		"servers.badprefix.prefix", "servers.zero.timeout", "servers.long.timeout", "servers.badtimeout.timeout",
 		`servers."bad name!"`, "servers.typo", "servers.typo.comand",
-		"servers.wrongtype.command", "servers.wrongtype.disabled", "mcpServers",
+		"servers.wrongtype.command", "servers.wrongtype.disabled",
+		"servers.badtools.tools.run.effect", "servers.badtools.tools.run.path_args[1]",
+		"servers.badtools.tools.run.path_args[2]", "servers.badtools.tools.run.path_args[3]",
+		"servers.badtools.tools.run.command_args[1]", "servers.badtools.tools.run.sql_args",
+		"servers.badtools.tools.run.colour", `servers.badtools.tools."exec_[ab]"`, "servers.badtools.tools.ls",
+		"mcpServers",
 	}
 	var gotPaths []string
 	for _, p := range ps {
@@ -286,6 +302,19 @@ func TestParseErrors(t *testing.T) {
 			{"servers.b.url", "must be a string, not a mapping"},
 			{"servers.b.args", "stdio servers (with command) only"},
 		}},
+		{"tool effect unknown", "servers: {a: {command: x, tools: {run: {effect: shell}}}}\n", []want{{"servers.a.tools.run.effect", `must be one of read, write, destructive, exec, not "shell"`}}},
+		{"tool effect unknown is not configurable", "servers: {a: {command: x, tools: {run: {effect: unknown}}}}\n", []want{{"servers.a.tools.run.effect", `not "unknown"`}}},
+		{"tool effect a list", "servers: {a: {command: x, tools: {run: {effect: [exec]}}}}\n", []want{{"servers.a.tools.run.effect", "must be a string, not a sequence"}}},
+		{"tool unknown key", "servers: {a: {command: x, tools: {run: {pathArgs: [x]}}}}\n", []want{{"servers.a.tools.run.pathArgs", `did you mean "path_args"?`}}},
+		{"tool as a string", "servers: {a: {command: x, tools: {run: exec}}}\n", []want{{"servers.a.tools.run", "a tool must be a mapping"}}},
+		{"tools as a list", "servers: {a: {command: x, tools: [run]}}\n", []want{{"servers.a.tools", "must be a mapping, not a sequence"}}},
+		{"tool name empty", "servers: {a: {command: x, tools: {\"\": {effect: read}}}}\n", []want{{`servers.a.tools.""`, "a tool name must not be empty"}}},
+		{"tool glob class", "servers: {a: {command: x, tools: {\"{a,b}\": {effect: read}}}}\n", []want{{`servers.a.tools."{a,b}"`, `only "*" and "?" are wildcards`}}},
+		{"path arg bad pointer", "servers: {a: {command: x, tools: {run: {path_args: [ok, \"/a~\"]}}}}\n", []want{{"servers.a.tools.run.path_args[1]", `"~" must be followed by "0" or "1"`}}},
+		{"command arg empty", "servers: {a: {command: x, tools: {run: {command_args: [\"\"]}}}}\n", []want{{"servers.a.tools.run.command_args[0]", "must be an argument name or a JSON pointer"}}},
+		{"sql arg with a slash", "servers: {a: {command: x, tools: {run: {sql_args: [opts/q]}}}}\n", []want{{"servers.a.tools.run.sql_args[0]", `("/opts/q")`}}},
+		{"sql arg null", "servers: {a: {command: x, tools: {run: {sql_args: [null]}}}}\n", []want{{"servers.a.tools.run.sql_args[0]", "must be a string, not null"}}},
+		{"tools on an http server are fine", "servers: {a: {url: \"https://h/\", tools: {\"*\": {effect: read}, x: null}}}\n", nil},
 		{"custom tag", "log_level: !level info\n", []want{{"log_level", "unsupported YAML tag !level"}}},
 		{"tag that does not fit", "log_level: !!int info\n", []want{{"log_level", "YAML tag !!int does not fit a string"}}},
 		{"invalid UTF-8", "log_level: info\nservers: {a\xff: {}}\n", []want{{"", "not valid UTF-8"}}},

@@ -245,6 +245,14 @@ func (s Server) validate(ps *problems, sp, name string, broken func(string) bool
 	if t := time.Duration(s.Timeout); t <= 0 || t > MaxTimeout {
 		ps.add(sp+".timeout", pos{}, "must be more than 0s and at most 1h, not %s", t)
 	}
+	keys := make([]string, 0, len(s.Tools))
+	for k := range s.Tools {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		s.Tools[k].validate(ps, keyPath(sp+".tools", k), k)
+	}
 }
 
 // isHTTPURL reports whether u is an absolute http or https URL with a host.

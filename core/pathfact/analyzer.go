@@ -86,8 +86,9 @@ type Options struct {
 	Sensitive []string
 	// NoDefaultSensitive drops the default sensitive list.
 	NoDefaultSensitive bool
-	// ExtraPathArgs names arguments that are paths for this tool (the
-	// config's path_args), besides the default names.
+	// ExtraPathArgs names arguments that are paths in every call, besides
+	// the default names. The arguments of one tool (the configuration's
+	// path_args) are given per call, as a ToolArgs to FactsFor.
 	ExtraPathArgs []string
 }
 

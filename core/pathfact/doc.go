@@ -14,7 +14,9 @@
 // names that hold paths. Facts walks decoded JSON arguments and returns one
 // Fact per path-like string, ordered by JSON pointer (a value of a type
 // that decoded JSON does not have gets an ErrUnsupported fact, so that
-// undecoded arguments fail closed); Analyze canonicalises one string.
+// undecoded arguments fail closed); FactsFor does the same for a call of a
+// tool whose own path arguments a ToolArgs selects; Analyze canonicalises
+// one string.
 //
 // # What it must never do
 //
@@ -34,13 +36,15 @@
 // spaces (file_path, filePath and FILE-PATH are one name): path, paths,
 // file, files, filename, filepath, dir, directory, folder, source, src,
 // destination, dest, dst, target, cwd, root, workdir, working_directory,
-// location, plus Options.ExtraPathArgs; also compound names whose last
-// camelCase or snake_case word is path(s), file(s), filename(s),
-// filepath(s), dir(s), directory, directories or folder(s) (sourcePath,
-// output_file, baseDir — but not "profile" or "xpath"). A string under such
-// a name, or in an array (at any depth of arrays) under it, is a path
-// whatever it looks like. Objects under such a name are walked with their
-// own keys.
+// location, plus Options.ExtraPathArgs and the names of the call's
+// ToolArgs (the configuration's path_args for the tool); also compound
+// names whose last camelCase or snake_case word is path(s), file(s),
+// filename(s), filepath(s), dir(s), directory, directories or folder(s)
+// (sourcePath, output_file, baseDir — but not "profile" or "xpath"). A
+// string under such a name, or in an array (at any depth of arrays) under
+// it, is a path whatever it looks like. Objects under such a name are
+// walked with their own keys. The JSON pointers of a call's ToolArgs
+// ("/options/output") select arguments the same way, by their exact place.
 //
 // By value, for every other string: it starts with "/", "~" ("~", "~/x",
 // "~name/x"), "file:/", a drive ("C:\", "C:/") or a UNC prefix ("\\server"),

@@ -95,13 +95,17 @@ func lastWord(name string) string {
 
 func isWordSep(r rune) bool { return r == '_' || r == '-' || r == '.' || r == ' ' }
 
-// nameKind says whether an argument name holds paths.
-func (a *Analyzer) nameKind(name string) nameKind {
+// nameKind says whether an argument name holds paths, for a call of a tool
+// whose own path arguments t names (t may be nil).
+func (a *Analyzer) nameKind(name string, t *ToolArgs) nameKind {
 	n := normaliseName(name)
 	if _, ok := pathNames[n]; ok {
 		return pathName
 	}
 	if _, ok := a.names[n]; ok {
+		return pathName
+	}
+	if t.hasName(n) {
 		return pathName
 	}
 	if _, ok := ambiguousNames[n]; ok {
@@ -119,8 +123,15 @@ func (a *Analyzer) nameKind(name string) nameKind {
 // ordered by JSON pointer (object keys in byte order, array elements in
 // index order, depth first). A value of any other type gets a Fact with
 // ErrUnsupported. It never panics and never returns nil.
-func (a *Analyzer) Facts(args any) (facts []Fact) {
-	w := walker{a: a, facts: []Fact{}}
+func (a *Analyzer) Facts(args any) []Fact {
+	return a.FactsFor(args, nil)
+}
+
+// FactsFor is Facts for a call of a tool whose configured path arguments t
+// selects (see ToolArgs): those arguments are paths whatever their values
+// look like, besides every argument Facts finds. A nil t is Facts.
+func (a *Analyzer) FactsFor(args any, t *ToolArgs) (facts []Fact) {
+	w := walker{a: a, tool: t, facts: []Fact{}}
 	defer func() {
 		if recover() != nil {
 			facts = []Fact{{Pointer: "", Error: ErrInternal.Error()}}
@@ -132,6 +143,7 @@ func (a *Analyzer) Facts(args any) (facts []Fact) {
 
 type walker struct {
 	a       *Analyzer
+	tool    *ToolArgs // the tool's own path arguments; may be nil
 	facts   []Fact
 	ptr     []byte
 	nodes   int
@@ -150,6 +162,9 @@ func (w *walker) walk(v any, depth int, kind nameKind) {
 		w.fail(ErrTooDeep)
 		return
 	}
+	if kind != pathName && w.tool.hasPointer(w.ptr) {
+		kind = pathName
+	}
 	switch v := v.(type) {
 	case string:
 		if kind == pathName || (kind == maybePathName && pathShaped(v)) || w.a.looksLikePath(v) {
@@ -158,13 +173,13 @@ func (w *walker) walk(v any, depth int, kind nameKind) {
 	case map[string]any:
 		for _, k := range sortedKeys(v) {
 			n := w.push(k)
-			w.walk(v[k], depth+1, w.a.nameKind(k))
+			w.walk(v[k], depth+1, w.a.nameKind(k, w.tool))
 			w.ptr = w.ptr[:n]
 		}
 	case map[string]string:
 		for _, k := range sortedKeys(v) {
 			n := w.push(k)
-			w.walk(v[k], depth+1, w.a.nameKind(k))
+			w.walk(v[k], depth+1, w.a.nameKind(k, w.tool))
 			w.ptr = w.ptr[:n]
 		}
 	case []any:

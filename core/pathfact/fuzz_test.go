@@ -224,5 +224,31 @@ func FuzzFacts(f *testing.F) {
 				t.Fatalf("out of order: %q after %q", fact.Pointer, facts[i-1].Pointer)
 			}
 		}
+		// A tool's selectors only add paths (unless the cap cuts the walk).
+		more := a.FactsFor(v, fuzzToolArgs)
+		if capped(more) {
+			return
+		}
+		for _, fact := range facts {
+			if !slices.Contains(more, fact) {
+				t.Fatalf("the fact at %q is lost with selectors", fact.Pointer)
+			}
+		}
+	})
+}
+
+// fuzzToolArgs are the selectors FuzzFacts adds.
+var fuzzToolArgs = func() *ToolArgs {
+	t, err := NewToolArgs([]string{"x", "note", "/", "/a/0", "/a~1b/~0c"})
+	if err != nil {
+		panic(err)
+	}
+	return t
+}()
+
+// capped reports whether the walk stopped at a cap.
+func capped(facts []Fact) bool {
+	return slices.ContainsFunc(facts, func(f Fact) bool {
+		return f.Error == ErrTooManyPaths.Error() || f.Error == ErrTooLarge.Error()
 	})
 }

@@ -5,7 +5,7 @@
 //
 // What it owns: walking the decoded JSON arguments (RFC 6901 pointers, the
 // argument name each string sits under, the kind of argument: command, sql,
-// url or text); normalising each string (NFKC, invisible and bidi characters
+// url or text, from its name or bound per tool by a ToolArgs); normalising each string (NFKC, invisible and bidi characters
 // and control characters removed, whitespace collapsed); decoding the usual
 // disguises into variants (percent-encoding, base64, HTML entities, \u and \x
 // escapes, Unicode tag characters, Cyrillic and Greek look-alikes); neutral

@@ -8,7 +8,8 @@ import (
 // walker walks the decoded JSON arguments of one call. It is used once.
 type walker struct {
 	a          *Analyzer
-	ptr        []byte // the RFC 6901 pointer of the value being visited
+	tool       *ToolArgs // the kinds the tool's configuration binds; may be nil
+	ptr        []byte    // the RFC 6901 pointer of the value being visited
 	facts      []Fact
 	omitted    int
 	incomplete bool
@@ -19,13 +20,17 @@ type walker struct {
 }
 
 // walk visits v, which sits under the object key name (lower-case, "" above
-// the first key) whose kind, inherited as documented in kind.go, is kind.
+// the first key) whose kind, inherited as documented in kind.go, is kind. A
+// kind the tool's configuration binds to v's pointer replaces kind.
 func (w *walker) walk(v any, name, kind string, depth int) {
 	if w.visits >= maxVisits {
 		w.incomplete = true
 		return
 	}
 	w.visits++
+	if k := w.tool.pointerKind(w.ptr); k != "" {
+		kind = k
+	}
 	switch v := v.(type) {
 	case string:
 		if len(w.facts) >= w.a.maxStrings {
@@ -50,7 +55,10 @@ func (w *walker) walk(v any, name, kind string, depth int) {
 		mark := len(w.ptr)
 		for _, k := range keys {
 			w.ptr = appendToken(append(w.ptr[:mark], '/'), k)
-			ck := w.a.kindOf(k)
+			ck := w.tool.nameKind(k)
+			if ck == "" {
+				ck = w.a.kindOf(k)
+			}
 			if ck == "" && (kind == KindCommand || kind == KindSQL) {
 				ck = kind
 			}

@@ -6,8 +6,10 @@ import (
 	"unicode/utf8"
 )
 
-// The kind of an argument comes from its name (the last object key on the
-// way to the string), in this order:
+// The kind of an argument comes first from the tool's own bindings, when
+// the call has a ToolArgs: the JSON pointer of the value, then its name.
+// Otherwise it comes from its name (the last object key on the way to the
+// string), in this order:
 //
 //  1. a name configured in Options (CommandArgs, SQLArgs, URLArgs), compared
 //     lower-cased with "_", "-", "." and spaces removed (whole names only);

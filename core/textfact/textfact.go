@@ -283,8 +283,15 @@ func (a *Analyzer) Facts(args any) []Fact {
 // Analyze returns the facts for each string in args and what the caps left
 // out. A policy should fail closed when Omitted > 0 or Incomplete is true.
 func (a *Analyzer) Analyze(args any) Result {
+	return a.AnalyzeFor(args, nil)
+}
+
+// AnalyzeFor is Analyze for a call of a tool whose configuration binds some
+// arguments to kinds (see ToolArgs); those bindings come before every other
+// rule of kind.go. A nil t is Analyze.
+func (a *Analyzer) AnalyzeFor(args any, t *ToolArgs) Result {
 	var ptr [256]byte
-	w := walker{a: a, budget: a.budget, work: a.work, examine: a.examine, ptr: ptr[:0]}
+	w := walker{a: a, tool: t, budget: a.budget, work: a.work, examine: a.examine, ptr: ptr[:0]}
 	w.walk(args, "", "", 0)
 	return Result{Strings: w.facts, Omitted: w.omitted, Incomplete: w.incomplete}
 }

@@ -24,9 +24,29 @@ type Limiter interface {
 	Allow(rules []ratelimit.Rule) ratelimit.Result
 }
 
+// ToolEffects gives the effect class the configuration sets for a tool,
+// which replaces the class derived from the tool's annotations.
+type ToolEffects interface {
+	// ToolEffect returns the effect configured for the tool that the
+	// upstream named upstream calls tool, and false when none is set.
+	ToolEffect(upstream, tool string) (effect string, ok bool)
+}
+
+// Call is what a FactFunc is told about one request with arguments.
+type Call struct {
+	// Upstream is the name of the upstream the request goes to; empty when
+	// the proxy answers it itself.
+	Upstream string
+	// Tool is the tool's name as its upstream knows it, for tools/call;
+	// empty for other methods.
+	Tool string
+	// Args are the decoded arguments (numbers as json.Number).
+	Args any
+}
+
 // FactFunc computes facts about a call's decoded arguments and puts them
 // into input.facts (values must encode to JSON).
-type FactFunc func(args any, facts map[string]any)
+type FactFunc func(call Call, facts map[string]any)
 
 // Reason ids the gate gives itself.
 const (
@@ -41,9 +61,10 @@ const (
 type Options struct {
 	Engine  Decider
 	Limiter Limiter
-	Roots   []string   // input.facts.roots
-	Home    string     // input.facts.home, for "~/" prefixes in policy data
-	Facts   []FactFunc // fill input.facts, e.g. "paths", "strings"
+	Roots   []string    // input.facts.roots
+	Home    string      // input.facts.home, for "~/" prefixes in policy data
+	Facts   []FactFunc  // fill input.facts, e.g. "paths", "strings"
+	Tools   ToolEffects // configured effects of tools; nil: annotations only
 	Logger  hclog.Logger
 }
 
@@ -72,7 +93,7 @@ func (g *Gate) Decide(ctx context.Context, req *proxy.Request) proxy.Decision {
 	case mcpmsg.Plumbing:
 		return proxy.Decision{Allow: true, ID: id}
 	}
-	input := baseInput(req)
+	input := baseInput(req, g.opts.Tools)
 	raw := req.Arguments
 	if len(raw) == 0 && req.URI != "" {
 		// A resource read is judged like a call with its URI as argument,
@@ -86,8 +107,12 @@ func (g *Gate) Decide(ctx context.Context, req *proxy.Request) proxy.Decision {
 		}
 		input["args"] = args
 		facts := map[string]any{"roots": g.opts.Roots, "home": g.opts.Home}
+		call := Call{Upstream: req.Server, Args: args}
+		if req.Method == mcpmsg.ToolsCall {
+			call.Tool = req.Original
+		}
 		for _, f := range g.opts.Facts {
-			f(args, facts)
+			f(call, facts)
 		}
 		input["facts"] = facts
 	} else {

@@ -37,8 +37,8 @@ func TestInputShape(t *testing.T) {
 	t.Parallel()
 	eng := &fakeEngine{d: policy.Decision{Allow: true, Enforced: true}}
 	g := New(Options{Engine: eng, Roots: []string{"/home/alice"}, Home: "/home/alice", Facts: []FactFunc{
-		func(args any, facts map[string]any) {
-			facts["paths"] = []string{"saw " + args.(map[string]any)["path"].(string)}
+		func(c Call, facts map[string]any) {
+			facts["paths"] = []string{"saw " + c.Args.(map[string]any)["path"].(string)}
 		},
 	}})
 	if d := g.Decide(context.Background(), callRequest(`{"path":"/home/alice/x","n":12345678901234567890}`)); !d.Allow || d.ID == "" {
@@ -49,7 +49,7 @@ func TestInputShape(t *testing.T) {
 	for _, want := range []string{
 		`"v":1`, `"phase":"call"`, `"method":"tools/call"`, `"principal":{"claims":{},"id":"alice","kind":"os_user"}`,
 		`"session":{"call_count":3,"id":"s1"}`, `"upstream":{"name":"fs","transport":"stdio"}`,
-		`"effect":"destructive"`, `"upstream_name":"write_file"`, `"n":12345678901234567890`,
+		`"effect":"destructive"`, `"effect_source":"annotations"`, `"upstream_name":"write_file"`, `"n":12345678901234567890`,
 		`"facts":{"home":"/home/alice","paths":["saw /home/alice/x"],"roots":["/home/alice"]}`,
 	} {
 		if !strings.Contains(string(b), want) {
@@ -139,7 +139,7 @@ func TestResourceURIBecomesAnArgument(t *testing.T) {
 	t.Parallel()
 	eng := &fakeEngine{d: policy.Decision{Allow: true, Enforced: true}}
 	var seen any
-	g := New(Options{Engine: eng, Facts: []FactFunc{func(args any, _ map[string]any) { seen = args }}})
+	g := New(Options{Engine: eng, Facts: []FactFunc{func(c Call, _ map[string]any) { seen = c.Args }}})
 	g.Decide(context.Background(), &proxy.Request{Phase: proxy.PhaseCall, Method: "resources/read", Server: "fs", URI: "file:///etc/shadow"})
 	args, _ := eng.inputs[0]["args"].(map[string]any)
 	if args["uri"] != "file:///etc/shadow" || seen == nil {

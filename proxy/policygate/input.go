@@ -11,12 +11,20 @@ import (
 // InputVersion is input.v.
 const InputVersion = 1
 
-// Effect classes of a tool, from its annotations.
+// Effect classes of a tool (input.tool.effect), from its annotations or
+// from the configuration. Only the configuration can make a tool exec.
 const (
 	EffectRead        = "read"
 	EffectWrite       = "write"
 	EffectDestructive = "destructive"
+	EffectExec        = "exec"
 	EffectUnknown     = "unknown"
+)
+
+// Where input.tool.effect comes from (input.tool.effect_source).
+const (
+	EffectFromAnnotations = "annotations"
+	EffectFromConfig      = "config"
 )
 
 // effect classifies a tool by its MCP annotations (untrusted hints): read
@@ -56,8 +64,30 @@ func decodeArgs(raw json.RawMessage) (any, error) {
 	return v, nil
 }
 
-// baseInput holds what every request's input has.
-func baseInput(req *proxy.Request) map[string]any {
+// toolEffect returns the tool's effect class and where it comes from: the
+// configuration when tools sets one, else the annotations. A configured
+// class the gate does not know becomes unknown, which the policy library
+// treats as possibly writing. The annotations are returned as given either
+// way.
+func toolEffect(req *proxy.Request, tools ToolEffects) (eff, source string, ann map[string]any) {
+	eff, ann = effect(req.Annotations)
+	if tools == nil {
+		return eff, EffectFromAnnotations, ann
+	}
+	configured, ok := tools.ToolEffect(req.Server, req.Original)
+	if !ok {
+		return eff, EffectFromAnnotations, ann
+	}
+	switch configured {
+	case EffectRead, EffectWrite, EffectDestructive, EffectExec:
+		return configured, EffectFromConfig, ann
+	}
+	return EffectUnknown, EffectFromConfig, ann
+}
+
+// baseInput holds what every request's input has; tools (may be nil) gives
+// the configured effects of tools.
+func baseInput(req *proxy.Request, tools ToolEffects) map[string]any {
 	in := map[string]any{
 		"v":         InputVersion,
 		"phase":     req.Phase,
@@ -71,8 +101,9 @@ func baseInput(req *proxy.Request) map[string]any {
 	}
 	switch req.Method {
 	case mcpmsg.ToolsCall, mcpmsg.ToolsList:
-		eff, ann := effect(req.Annotations)
-		in["tool"] = map[string]any{"name": req.Name, "upstream_name": req.Original, "annotations": ann, "effect": eff}
+		eff, source, ann := toolEffect(req, tools)
+		in["tool"] = map[string]any{"name": req.Name, "upstream_name": req.Original, "annotations": ann,
+			"effect": eff, "effect_source": source}
 	case mcpmsg.PromptsGet, mcpmsg.PromptsList:
 		in["prompt"] = map[string]any{"name": req.Name, "upstream_name": req.Original}
 	}
