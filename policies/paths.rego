@@ -4,7 +4,9 @@
 #   Decides on the path facts Go computes for every path argument
 #   (input.facts.paths): allowed roots, symlink escapes, traversal, NUL bytes,
 #   look-alike characters, Windows forms, encoding tricks, sensitive files,
-#   read-only prefixes and per-upstream prefixes. Phase "call" only.
+#   read-only prefixes and per-upstream prefixes. Phase "call", and phase
+#   "list" for resources (a listed URI the client could never read is
+#   hidden).
 #   Configured prefixes live in data.sovereign_config.paths.
 package sovereign.rules.paths
 
@@ -14,10 +16,17 @@ _cfg := c if {
 	c := data.sovereign_config.paths
 } else := {}
 
-# The path facts of this call.
+# The path facts of this call (or of this listed resource).
 _paths contains p if {
-	input.phase == "call"
+	_judged
 	some p in input.facts.paths
+}
+
+_judged if input.phase == "call"
+
+_judged if {
+	input.phase == "list"
+	is_object(input.resource)
 }
 
 # How a path is named in a message: its canonical form, else the raw one.
@@ -43,13 +52,13 @@ deny contains reason if {
 }
 
 _suspect if {
-	input.phase == "call"
+	_judged
 	some p in input.facts.paths
 	not _clean(p)
 }
 
 _suspect if {
-	input.phase == "call"
+	_judged
 	count(input.facts.paths) > 0
 	_prefixes_apply
 }

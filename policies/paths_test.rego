@@ -73,9 +73,21 @@ test_traversal_and_windows_forms_can_be_allowed if {
 	count(paths.deny) == 0 with input as inp with data.sovereign_config.paths as cfg
 }
 
-test_only_the_call_phase if {
+test_tool_lists_are_not_judged_by_paths if {
 	inp := object.union(fx.paths([fact("/etc/passwd", outside)]), {"phase": "list", "method": "tools/list"})
 	count(paths.deny) == 0 with input as inp
+	result := object.union(fx.paths([fact("/etc/passwd", outside)]), {"phase": "result"})
+	count(paths.deny) == 0 with input as result
+}
+
+listed(canonical, flags) := object.union(fx.paths([fact(canonical, flags)]), {
+	"phase": "list", "method": "resources/list",
+	"resource": {"uri": concat("", ["file://", canonical]), "upstream_uri": concat("", ["file://", canonical])},
+})
+
+test_listed_resources_outside_the_roots_are_hidden if {
+	fx.ids(paths.deny) == {"PATH-002"} with input as listed("/etc/passwd", outside)
+	count(paths.deny) == 0 with input as listed("/home/alice/notes.md", {})
 }
 
 test_no_path_arguments if {

@@ -67,7 +67,8 @@ type Decision struct {
 	Allow  bool
 	Reason string
 	ID     string
-	// Rules are the ids of the rules that denied; Revision is the policy
+	// Rules are the ids of the rules that denied (or, in the result phase,
+	// that asked for a redaction); Revision is the policy
 	// revision that decided; RetryAfter is set when a rate limit denied.
 	Rules      []string
 	Revision   string

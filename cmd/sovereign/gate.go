@@ -92,9 +92,15 @@ func buildGate(ctx context.Context, cfg config.Config, setup gateSetup, log hclo
 		Home:    home,
 		Facts: []policygate.FactFunc{
 			func(c policygate.Call, facts map[string]any) {
+				if c.Phase == proxy.PhaseResult {
+					return // paths a result mentions are not acted on
+				}
 				facts["paths"] = pathfact.Values(paths.FactsFor(c.Args, tools.pathArgs(c)))
 			},
 			func(c policygate.Call, facts map[string]any) {
+				if c.Phase == proxy.PhaseList {
+					return
+				}
 				res := texts.AnalyzeFor(c.Args, tools.kindArgs(c))
 				facts["strings"] = res.Values()
 				facts["strings_omitted"] = res.Omitted

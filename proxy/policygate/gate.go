@@ -2,7 +2,6 @@ package policygate
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -32,8 +31,13 @@ type ToolEffects interface {
 	ToolEffect(upstream, tool string) (effect string, ok bool)
 }
 
-// Call is what a FactFunc is told about one request with arguments.
+// Call is what a FactFunc is told about one request with arguments, or
+// about one result.
 type Call struct {
+	// Phase is proxy.PhaseCall for arguments (a resource's URI counts as
+	// one), proxy.PhaseList for a listed resource's URI, proxy.PhaseResult
+	// for what an upstream answered (Args is then the decoded result).
+	Phase string
 	// Upstream is the name of the upstream the request goes to; empty when
 	// the proxy answers it itself.
 	Upstream string
@@ -52,6 +56,7 @@ type FactFunc func(call Call, facts map[string]any)
 const (
 	ReasonUnknownMethod = "GATE-METHOD"     // the method is not one the proxy knows
 	ReasonBadArguments  = "GATE-ARGUMENTS"  // the arguments are not valid JSON
+	ReasonBadResult     = "GATE-RESULT"     // the upstream's result is not valid JSON
 	ReasonObligation    = "GATE-OBLIGATION" // an obligation could not be read
 	ReasonApproval      = "GATE-APPROVAL"   // the policy requires an approval the proxy cannot get yet
 	ReasonRateLimit     = "GATE-RATE"       // a rate limit is exhausted
@@ -94,29 +99,24 @@ func (g *Gate) Decide(ctx context.Context, req *proxy.Request) proxy.Decision {
 		return proxy.Decision{Allow: true, ID: id}
 	}
 	input := baseInput(req, g.opts.Tools)
-	raw := req.Arguments
-	if len(raw) == 0 && req.URI != "" {
-		// A resource read is judged like a call with its URI as argument,
-		// so a file:// URI outside the roots meets the path rules.
-		raw, _ = json.Marshal(map[string]string{"uri": req.URI})
-	}
-	if req.Phase == proxy.PhaseCall && len(raw) > 0 {
-		args, err := decodeArgs(raw)
+	facts := map[string]any{"roots": g.opts.Roots, "home": g.opts.Home}
+	input["facts"] = facts
+	if subject, key, ok := factSubject(req); ok {
+		v, err := decodeArgs(subject)
 		if err != nil {
+			if req.Phase == proxy.PhaseResult {
+				return g.deny(req, id, "", nil, ReasonBadResult, "the upstream's result is not valid JSON")
+			}
 			return g.deny(req, id, "", nil, ReasonBadArguments, "the arguments are not valid JSON")
 		}
-		input["args"] = args
-		facts := map[string]any{"roots": g.opts.Roots, "home": g.opts.Home}
-		call := Call{Upstream: req.Server, Args: args}
+		input[key] = v
+		call := Call{Phase: req.Phase, Upstream: req.Server, Args: v}
 		if req.Method == mcpmsg.ToolsCall {
 			call.Tool = req.Original
 		}
 		for _, f := range g.opts.Facts {
 			f(call, facts)
 		}
-		input["facts"] = facts
-	} else {
-		input["facts"] = map[string]any{"roots": g.opts.Roots, "home": g.opts.Home}
 	}
 	d := g.opts.Engine.Decide(ctx, input)
 	if !d.Allow {
@@ -133,6 +133,7 @@ func (g *Gate) Decide(ctx context.Context, req *proxy.Request) proxy.Decision {
 // obligations enforces what an allowing decision asks for.
 func (g *Gate) obligations(req *proxy.Request, id string, d policy.Decision) proxy.Decision {
 	var rules []ratelimit.Rule
+	var redact, redactRules []string
 	for _, o := range d.Obligations {
 		switch o.Type() {
 		case policy.ObligationRequireApproval:
@@ -150,7 +151,21 @@ func (g *Gate) obligations(req *proxy.Request, id string, d policy.Decision) pro
 			}
 			rules = append(rules, r)
 		case policy.ObligationRedact:
-			// Applies to results; nothing to do before the call.
+			if req.Phase != proxy.PhaseResult {
+				continue // only results are redacted
+			}
+			pointers, ok := stringList(o["pointers"])
+			if !ok || len(pointers) == 0 {
+				return g.deny(req, id, d.Revision, nil, ReasonObligation, "the policy's redact obligation has no list of JSON pointers")
+			}
+			ids, _ := stringList(o["rules"])
+			if !d.Enforced {
+				g.log.Warn("shadow mode: would redact", "decision_id", id, "method", req.Method, "name", req.Name,
+					"upstream", req.Server, "pointers", pointers, "rules", ids, "revision", d.Revision)
+				continue
+			}
+			redact = append(redact, pointers...)
+			redactRules = append(redactRules, ids...)
 		}
 	}
 	if len(rules) > 0 && d.Enforced && g.opts.Limiter != nil {
@@ -161,7 +176,24 @@ func (g *Gate) obligations(req *proxy.Request, id string, d policy.Decision) pro
 			return dec
 		}
 	}
-	return proxy.Decision{Allow: true, ID: id, Revision: d.Revision}
+	return proxy.Decision{Allow: true, ID: id, Revision: d.Revision, Redact: redact, Rules: redactRules}
+}
+
+// stringList reads a JSON array of strings.
+func stringList(v any) ([]string, bool) {
+	arr, ok := v.([]any)
+	if !ok {
+		return nil, false
+	}
+	out := make([]string, 0, len(arr))
+	for _, e := range arr {
+		s, ok := e.(string)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, s)
+	}
+	return out, true
 }
 
 func (g *Gate) deny(req *proxy.Request, id, revision string, rules []string, reasonID, reason string) proxy.Decision {

@@ -108,7 +108,47 @@ func baseInput(req *proxy.Request, tools ToolEffects) map[string]any {
 		in["prompt"] = map[string]any{"name": req.Name, "upstream_name": req.Original}
 	}
 	if req.URI != "" {
-		in["resource"] = map[string]any{"uri": req.URI}
+		in["resource"] = map[string]any{"uri": req.URI, "upstream_uri": upstreamURI(req)}
 	}
 	return in
+}
+
+// upstreamURI is the resource URI the upstream reads: the catalog may expose
+// it under another.
+func upstreamURI(req *proxy.Request) string {
+	if req.Original != "" {
+		return req.Original
+	}
+	return req.URI
+}
+
+// factSubject is the JSON the facts of req are computed over and the input
+// key it goes under: the arguments of a call (a resource request is judged
+// as a call with its upstream URI as argument, so a file:// URI outside the
+// roots meets the path rules), a listed resource's URI (not a template's:
+// "{var}" is no path), or the upstream's result.
+func factSubject(req *proxy.Request) (json.RawMessage, string, bool) {
+	switch req.Phase {
+	case proxy.PhaseCall:
+		if len(req.Arguments) > 0 {
+			return req.Arguments, "args", true
+		}
+		if req.URI != "" {
+			return uriArgs(upstreamURI(req)), "args", true
+		}
+	case proxy.PhaseList:
+		if req.Method == mcpmsg.ResourcesList && req.URI != "" {
+			return uriArgs(upstreamURI(req)), "args", true
+		}
+	case proxy.PhaseResult:
+		if len(req.Result) > 0 {
+			return req.Result, "result", true
+		}
+	}
+	return nil, "", false
+}
+
+func uriArgs(uri string) json.RawMessage {
+	b, _ := json.Marshal(map[string]string{"uri": uri})
+	return b
 }

@@ -80,13 +80,22 @@ func TestFactFuncsGetTheCall(t *testing.T) {
 	}{
 		{"tools/call names the upstream and the tool's upstream name",
 			callRequest(`{"path":"x"}`),
-			Call{Upstream: "fs", Tool: "write_file", Args: map[string]any{"path": "x"}}},
+			Call{Phase: proxy.PhaseCall, Upstream: "fs", Tool: "write_file", Args: map[string]any{"path": "x"}}},
 		{"prompts/get names no tool",
 			&proxy.Request{Phase: proxy.PhaseCall, Method: "prompts/get", Server: "ev", Name: "ev__p", Original: "p", Arguments: json.RawMessage(`{"a":"b"}`)},
-			Call{Upstream: "ev", Args: map[string]any{"a": "b"}}},
+			Call{Phase: proxy.PhaseCall, Upstream: "ev", Args: map[string]any{"a": "b"}}},
 		{"resources/read names no tool",
 			&proxy.Request{Phase: proxy.PhaseCall, Method: "resources/read", Server: "fs", URI: "file:///x"},
-			Call{Upstream: "fs", Args: map[string]any{"uri": "file:///x"}}},
+			Call{Phase: proxy.PhaseCall, Upstream: "fs", Args: map[string]any{"uri": "file:///x"}}},
+		{"resources/read of a rewritten URI is judged by the upstream's URI",
+			&proxy.Request{Phase: proxy.PhaseCall, Method: "resources/read", Server: "fs", URI: "sovereign+upstream://fs/file:%2F%2F%2Fx", Original: "file:///x"},
+			Call{Phase: proxy.PhaseCall, Upstream: "fs", Args: map[string]any{"uri": "file:///x"}}},
+		{"a listed resource's URI",
+			&proxy.Request{Phase: proxy.PhaseList, Method: "resources/list", Server: "fs", URI: "file:///x"},
+			Call{Phase: proxy.PhaseList, Upstream: "fs", Args: map[string]any{"uri": "file:///x"}}},
+		{"a tool's result",
+			&proxy.Request{Phase: proxy.PhaseResult, Method: "tools/call", Server: "fs", Original: "read", Arguments: json.RawMessage(`{"path":"x"}`), Result: json.RawMessage(`{"content":[]}`)},
+			Call{Phase: proxy.PhaseResult, Upstream: "fs", Tool: "read", Args: map[string]any{"content": []any{}}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
