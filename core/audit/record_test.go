@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"crypto/sha256"
 	"errors"
 	"os"
 	"path/filepath"
@@ -108,5 +109,34 @@ func TestLoadOrCreateKeys(t *testing.T) {
 	}
 	if h := HashValue([]byte("k"), "secret"); !strings.HasPrefix(h, "hmac-sha256:") || len(h) != 12+64 || h == HashValue([]byte("k2"), "secret") {
 		t.Fatalf("HashValue = %s", h)
+	}
+}
+
+func TestTreeRootsMatchTheRFC(t *testing.T) {
+	tree := NewTree()
+	if r, _ := tree.Root(); r.String() != "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" {
+		t.Fatalf("empty root %s", r)
+	}
+	// Three leaves: root = H(1 ‖ H(1 ‖ l0 ‖ l1) ‖ l2).
+	var leaves []Hash
+	for _, s := range []string{"a", "b", "c"} {
+		l := LeafHash([]byte(s))
+		leaves = append(leaves, l)
+		if err := tree.Append(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	node := func(l, r Hash) Hash {
+		h := sha256.New()
+		h.Write([]byte{1})
+		h.Write(l[:])
+		h.Write(r[:])
+		var out Hash
+		h.Sum(out[:0])
+		return out
+	}
+	want := node(node(leaves[0], leaves[1]), leaves[2])
+	if got, err := tree.Root(); err != nil || got != want || tree.Size() != 3 {
+		t.Fatalf("root %s size %d, want %s (%v)", got, tree.Size(), want, err)
 	}
 }
