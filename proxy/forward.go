@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/yosida95/uritemplate/v3"
@@ -28,7 +29,9 @@ func (p *Proxy) callTool(ctx context.Context, req mcp.CallToolRequest) (*mcp.Cal
 	greq.Transport, greq.Annotations = p.transport(e.Server), e.Annotations
 	greq.Arguments = req.Params.RawArguments
 	greq.CallCount = p.countCall(greq.SessionID)
-	if d := p.gate.Decide(ctx, greq); !d.Allow {
+	start := time.Now()
+	d := p.gate.Decide(ctx, greq)
+	if !d.Allow {
 		p.log.Debug("denied", "method", greq.Method, "tool", e.Name, "upstream", e.Server, "decision_id", d.ID, "reason", d.Reason)
 		return denial(d), nil
 	}
@@ -40,18 +43,60 @@ func (p *Proxy) callTool(ctx context.Context, req mcp.CallToolRequest) (*mcp.Cal
 	}
 	raw, err := p.forward(ctx, e.Server, mcpmsg.ToolsCall, params, req.Params.Meta)
 	if err != nil {
+		p.recordOutcome(ctx, greq, d, Outcome{Status: failureStatus(err), IsError: true, Duration: time.Since(start)})
 		return toolError(e, err)
 	}
-	raw, d := p.checkResult(ctx, greq, raw)
-	if !d.Allow {
-		p.log.Debug("result withheld", "tool", e.Name, "upstream", e.Server, "decision_id", d.ID, "reason", d.Reason)
-		return denial(d), nil
+	checked, rd := p.checkResult(ctx, greq, raw)
+	o := Outcome{Status: resultStatus(rd), Result: raw, Duration: time.Since(start), ResultDecision: rd.ID}
+	if !rd.Allow {
+		o.IsError = true
+		p.recordOutcome(ctx, greq, d, o)
+		p.log.Debug("result withheld", "tool", e.Name, "upstream", e.Server, "decision_id", rd.ID, "reason", rd.Reason)
+		return denial(rd), nil
 	}
-	res, err := mcp.ParseCallToolResult(&raw)
+	res, err := mcp.ParseCallToolResult(&checked)
 	if err != nil {
+		o.Status, o.IsError = OutcomeUpstreamError, true
+		p.recordOutcome(ctx, greq, d, o)
 		return nil, fmt.Errorf("upstream %q sent a malformed tools/call result: %w", e.Server, err)
 	}
+	if res.IsError && o.Status == OutcomeOK {
+		o.Status = OutcomeToolError
+	}
+	o.IsError = res.IsError
+	p.recordOutcome(ctx, greq, d, o)
 	return res, nil
+}
+
+// recordOutcome tells the gate, when it records outcomes, what became of a
+// request it allowed.
+func (p *Proxy) recordOutcome(ctx context.Context, req *Request, d Decision, o Outcome) {
+	if r, ok := p.gate.(OutcomeRecorder); ok {
+		r.RecordOutcome(context.WithoutCancel(ctx), req, d, o)
+	}
+}
+
+// failureStatus classifies a forwarding failure.
+func failureStatus(err error) string {
+	var rpc *upstream.RPCError
+	switch {
+	case errors.As(err, &rpc):
+		return OutcomeUpstreamError
+	case errors.Is(err, context.Canceled):
+		return OutcomeCancelled
+	}
+	return OutcomeUnavailable
+}
+
+// resultStatus is the outcome status after the result phase decided rd.
+func resultStatus(rd Decision) string {
+	switch {
+	case !rd.Allow:
+		return OutcomeWithheld
+	case len(rd.Redact) > 0:
+		return OutcomeRedacted
+	}
+	return OutcomeOK
 }
 
 // forward sends a request to an upstream on behalf of the client request in
@@ -124,30 +169,48 @@ func requestError(server string, err error) error {
 	return fmt.Errorf("upstream %q: %w", server, err)
 }
 
-// getPrompt forwards prompts/get.
+// getPrompt gates and forwards prompts/get (gated here rather than in
+// onRequest so that the decision and the outcome meet).
 func (p *Proxy) getPrompt(ctx context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
 	e, ok := p.cat.Load().Prompt(req.Params.Name)
 	if !ok {
 		return nil, fmt.Errorf("prompt %q is no longer offered by any upstream", req.Params.Name)
 	}
+	greq := p.newRequest(ctx, PhaseCall, mcpmsg.PromptsGet)
+	greq.Server, greq.Name, greq.Original, greq.Transport = e.Server, req.Params.Name, e.Original, p.transport(e.Server)
 	params := map[string]any{"name": e.Original}
 	if req.Params.Arguments != nil {
 		params["arguments"] = req.Params.Arguments
-	}
-	raw, err := p.forward(ctx, e.Server, mcpmsg.PromptsGet, params, req.Params.Meta)
-	if err != nil {
-		return nil, requestError(e.Server, err)
-	}
-	greq := p.newRequest(ctx, PhaseCall, mcpmsg.PromptsGet)
-	greq.Server, greq.Name, greq.Original, greq.Transport = e.Server, req.Params.Name, e.Original, p.transport(e.Server)
-	if req.Params.Arguments != nil {
 		greq.Arguments, _ = json.Marshal(req.Params.Arguments)
 	}
-	raw, d := p.checkResult(ctx, greq, raw)
-	if !d.Allow {
-		return nil, deniedError(d)
+	raw, err := p.forwardChecked(ctx, greq, params, req.Params.Meta)
+	if err != nil {
+		return nil, err
 	}
 	return mcp.ParseGetPromptResult(&raw)
+}
+
+// forwardChecked is the path of a prompts/get or resources/read: call
+// phase, forward, result phase, outcome. Errors are what the client gets.
+func (p *Proxy) forwardChecked(ctx context.Context, greq *Request, params map[string]any, meta *mcp.Meta) (json.RawMessage, error) {
+	start := time.Now()
+	d := p.gate.Decide(ctx, greq)
+	if !d.Allow {
+		p.log.Debug("denied", "method", greq.Method, "upstream", greq.Server, "decision_id", d.ID, "reason", d.Reason)
+		return nil, deniedError(d)
+	}
+	raw, err := p.forward(ctx, greq.Server, greq.Method, params, meta)
+	if err != nil {
+		p.recordOutcome(ctx, greq, d, Outcome{Status: failureStatus(err), IsError: true, Duration: time.Since(start)})
+		return nil, requestError(greq.Server, err)
+	}
+	checked, rd := p.checkResult(ctx, greq, raw)
+	o := Outcome{Status: resultStatus(rd), Result: raw, Duration: time.Since(start), ResultDecision: rd.ID, IsError: !rd.Allow}
+	p.recordOutcome(ctx, greq, d, o)
+	if !rd.Allow {
+		return nil, deniedError(rd)
+	}
+	return checked, nil
 }
 
 // readResource forwards resources/read of a listed resource.
@@ -180,15 +243,11 @@ func (p *Proxy) templateServer(uri string) (string, bool) {
 }
 
 func (p *Proxy) read(ctx context.Context, server, uri, original string, meta *mcp.Meta) ([]mcp.ResourceContents, error) {
-	raw, err := p.forward(ctx, server, mcpmsg.ResourcesRead, map[string]any{"uri": original}, meta)
-	if err != nil {
-		return nil, requestError(server, err)
-	}
 	greq := p.newRequest(ctx, PhaseCall, mcpmsg.ResourcesRead)
-	greq.Server, greq.URI, greq.Transport = server, uri, p.transport(server)
-	raw, d := p.checkResult(ctx, greq, raw)
-	if !d.Allow {
-		return nil, deniedError(d)
+	greq.Server, greq.URI, greq.Original, greq.Transport = server, uri, original, p.transport(server)
+	raw, err := p.forwardChecked(ctx, greq, map[string]any{"uri": original}, meta)
+	if err != nil {
+		return nil, err
 	}
 	res, err := mcp.ParseReadResourceResult(&raw)
 	if err != nil {

@@ -84,6 +84,34 @@ type Gate interface {
 	Decide(ctx context.Context, req *Request) Decision
 }
 
+// Outcome statuses: what became of a request the gate allowed.
+const (
+	OutcomeOK            = "ok"             // the upstream answered and the client got the answer
+	OutcomeToolError     = "tool_error"     // the upstream answered with isError
+	OutcomeRedacted      = "redacted"       // the client got the answer with strings redacted
+	OutcomeWithheld      = "withheld"       // the result phase withheld the answer
+	OutcomeUpstreamError = "upstream_error" // the upstream answered with a JSON-RPC error
+	OutcomeUnavailable   = "unavailable"    // the upstream could not be reached or timed out
+	OutcomeCancelled     = "cancelled"      // the client cancelled
+)
+
+// Outcome is what became of a request the gate allowed.
+type Outcome struct {
+	Status   string
+	IsError  bool
+	Result   json.RawMessage // the upstream's raw result, when it answered
+	Duration time.Duration   // from the decision to the answer
+	// ResultDecision is the id of the result-phase decision, if any.
+	ResultDecision string
+}
+
+// OutcomeRecorder is implemented by a gate that records what became of the
+// requests it allowed (the audit log). The proxy calls it once per forwarded
+// tools/call, prompts/get and resources/read.
+type OutcomeRecorder interface {
+	RecordOutcome(ctx context.Context, req *Request, d Decision, o Outcome)
+}
+
 // NewDecisionID returns a fresh, time-ordered decision id.
 func NewDecisionID() string {
 	id, err := uuid.NewV7()

@@ -80,6 +80,7 @@ type denyGate struct {
 	withhold map[string]bool
 	redact   map[string][]string
 	hide     map[string]bool
+	outcomes []Outcome
 	calls    int
 }
 
@@ -99,6 +100,13 @@ func (g *denyGate) Decide(_ context.Context, r *Request) Decision {
 		return Decision{Allow: true, ID: "dec-3", Redact: g.redact[target]}
 	}
 	return AllowKnown{}.Decide(context.Background(), r)
+}
+
+func (g *denyGate) RecordOutcome(_ context.Context, r *Request, d Decision, o Outcome) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	o.ResultDecision = r.Method + " " + d.ID + " " + o.ResultDecision // what the test checks
+	g.outcomes = append(g.outcomes, o)
 }
 
 func (g *denyGate) requests(phase, method string) []Request {

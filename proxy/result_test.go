@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -151,5 +152,33 @@ func TestResourceListsFilteredByTheListPhase(t *testing.T) {
 	}
 	if !sawOriginal {
 		t.Fatal("the list phase did not see the rewritten resource's server and original URI")
+	}
+}
+
+func TestOutcomesRecorded(t *testing.T) {
+	h := newHarness(t)
+	h.gate.set(func(g *denyGate) { g.withhold = map[string]bool{"a__fail": true} })
+	callTool(t, h, "a__echo", "hi")
+	callTool(t, h, "b__echo", "denied at the call phase: no outcome")
+	pr := mcp.GetPromptRequest{}
+	pr.Params.Name = "b__greet"
+	pr.Params.Arguments = map[string]string{"who": "you"}
+	if _, err := h.client.GetPrompt(context.Background(), pr); err != nil {
+		t.Fatal(err)
+	}
+	h.gate.mu.Lock()
+	outcomes := slices.Clone(h.gate.outcomes)
+	h.gate.mu.Unlock()
+	if len(outcomes) != 2 {
+		t.Fatalf("outcomes %+v", outcomes)
+	}
+	for i, want := range []string{"tools/call", "prompts/get"} {
+		o := outcomes[i]
+		if o.Status != OutcomeOK || o.IsError || len(o.Result) == 0 || o.Duration <= 0 || !strings.HasPrefix(o.ResultDecision, want+" ") {
+			t.Errorf("outcome %d: %+v", i, o)
+		}
+	}
+	if len(h.gate.requests(PhaseCall, "prompts/get")) != 1 {
+		t.Error("prompts/get was not decided exactly once")
 	}
 }

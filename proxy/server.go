@@ -113,8 +113,9 @@ func (p *Proxy) newRequest(ctx context.Context, phase, method string) *Request {
 
 // onRequest is where every client request enters the proxy, before mcp-go
 // handles it. The gate decides all of them here except tools/call, whose
-// denial must be a tool result and is therefore decided in callTool. A
-// returned error becomes the JSON-RPC error the client receives.
+// denial must be a tool result and is therefore decided in callTool, and
+// prompts/get and resources/read, decided in their handlers next to their
+// outcome. A returned error becomes the JSON-RPC error the client receives.
 func (p *Proxy) onRequest(ctx context.Context, _ any, message any) error {
 	raw, err := rawMessage(message)
 	if err != nil {
@@ -134,8 +135,12 @@ func (p *Proxy) onRequest(ctx context.Context, _ any, message any) error {
 		// partial catalog.
 		p.waitSettled(ctx)
 	}
-	if env.Method == mcpmsg.ToolsCall {
+	switch env.Method {
+	case mcpmsg.ToolsCall:
 		return p.checkToolTarget(env.Params)
+	case mcpmsg.PromptsGet, mcpmsg.ResourcesRead:
+		// Gated in their handlers, where the decision meets the outcome.
+		return nil
 	}
 	req := p.newRequest(ctx, PhaseCall, env.Method)
 	if err := p.describe(req, env.Params); err != nil {
