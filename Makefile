@@ -41,10 +41,12 @@ fuzz-short: ## run the parser and canonicaliser fuzzers for SHORT_FUZZTIME each
 	    { cat tests/.work/fuzz.log; exit 1; }; done
 
 policy-test: ## the policy library with stock OPA: fmt, check --strict (with the input schema), test with coverage
-	@out=$$($(OPA) fmt -l policies/); if [ -n "$$out" ]; then echo "opa fmt needed:"; echo "$$out"; exit 1; fi
-	$(OPA) check --strict --schema policies/input.schema.json policies/
+	@out=$$($(OPA) fmt -l policies/ docs/examples/projects/policy/); if [ -n "$$out" ]; then echo "opa fmt needed:"; echo "$$out"; exit 1; fi
+	$(OPA) check --strict --schema policies/input.schema.json policies/ docs/examples/projects/policy/
 	@mkdir -p tests/.work
 	$(OPA) test --timeout 60s policies/
+	@# The example of docs/policy-authoring.md: its own tests only (the library's describe the library alone).
+	$(OPA) test --timeout 60s policies/ docs/examples/projects/policy/ --run '^data\.sovereign\.rules\.projects_test\.'
 	@$(OPA) test --timeout 60s --coverage --threshold 90 policies/ > tests/.work/opa-coverage.json || \
 	  { echo "policy coverage is below 90% (report: tests/.work/opa-coverage.json)"; exit 1; }
 
