@@ -42,6 +42,34 @@ func defaultRoots(cfg config.Config) []string {
 	return roots
 }
 
+// protectedPaths are the proxy's own files, which no tool call may touch
+// even inside the roots: the audit log and keys, the config file, and the
+// policy files and data (a tool that could rewrite them could loosen the
+// policy that gates it; they reload on change).
+func protectedPaths(cfg config.Config, configPath string) []string {
+	out := []string{
+		filepath.Join(cfg.DataDir, "audit") + "/**",
+		filepath.Join(cfg.DataDir, "keys") + "/**",
+	}
+	files := append([]string(nil), cfg.Policy.Data...)
+	if configPath != "" {
+		files = append(files, configPath)
+	}
+	for _, p := range append(files, cfg.Policy.Paths...) {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			continue
+		}
+		out = append(out, abs)
+		if info, err := os.Stat(abs); err != nil || info.IsDir() {
+			// A policy directory, or one that does not exist yet: what it
+			// holds or will hold.
+			out = append(out, abs+"/**")
+		}
+	}
+	return out
+}
+
 // buildGate loads the policies and builds the gate every request passes.
 // It starts the reload triggers (file changes, SIGHUP), which stop with ctx.
 func buildGate(ctx context.Context, cfg config.Config, setup gateSetup, log hclog.Logger) (*policygate.Gate, error) {
@@ -56,16 +84,7 @@ func buildGate(ctx context.Context, cfg config.Config, setup gateSetup, log hclo
 	roots = append(append([]string(nil), roots...), setup.extraRoots...)
 	home, _ := os.UserHomeDir()
 	cwd, _ := os.Getwd()
-	sensitive := []string{
-		filepath.Join(cfg.DataDir, "audit") + "/**",
-		filepath.Join(cfg.DataDir, "keys") + "/**",
-	}
-	if setup.configPath != "" {
-		if abs, err := filepath.Abs(setup.configPath); err == nil {
-			sensitive = append(sensitive, abs)
-		}
-	}
-	paths, err := pathfact.New(pathfact.Options{Home: home, Cwd: cwd, Roots: roots, Sensitive: sensitive})
+	paths, err := pathfact.New(pathfact.Options{Home: home, Cwd: cwd, Roots: roots, Sensitive: protectedPaths(cfg, setup.configPath)})
 	if err != nil {
 		return nil, fmt.Errorf("roots: %w", err)
 	}

@@ -99,3 +99,50 @@ func hints(h, fallback json.RawMessage) json.RawMessage {
 	}
 	return h
 }
+
+// TestGateProtectsThePolicyFiles: the policy data and rule files (and the
+// config, the audit log and keys) are sensitive even inside the roots, so a
+// tool cannot loosen the policy that gates it.
+func TestGateProtectsThePolicyFiles(t *testing.T) {
+	dir := t.TempDir()
+	data, rules := filepath.Join(dir, "policy.yaml"), filepath.Join(dir, "rules")
+	if err := os.WriteFile(data, []byte("sovereign_config: {}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(rules, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(dir, "sovereign.yaml")
+	cfgText := "data_dir: " + filepath.Join(dir, "data") + "\nroots: [" + dir + "]\npolicy: {data: [" + data + "], paths: [" + rules + "]}\n"
+	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse([]byte(cfgText), cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	gate, err := buildGate(ctx, cfg, gateSetup{configPath: cfgPath}, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, wantDenied := range map[string]bool{
+		data:                                     true,
+		cfgPath:                                  true,
+		filepath.Join(rules, "loosen.rego"):      true,
+		filepath.Join(dir, "data", "audit", "x"): true,
+		filepath.Join(dir, "data", "keys", "k"):  true,
+		filepath.Join(dir, "notes.md"):           false,
+	} {
+		args, _ := json.Marshal(map[string]string{"path": path, "content": "x"})
+		d := gate.Decide(ctx, &proxy.Request{
+			Phase: proxy.PhaseCall, Method: "tools/call", SessionID: "s", CallCount: 1,
+			Principal: proxy.Principal{Kind: "os_user", ID: "tester"}, Server: "fs", Transport: "stdio",
+			Name: "fs__write_file", Original: "write_file", Arguments: args,
+		})
+		if denied := !d.Allow && len(d.Rules) > 0 && d.Rules[0] == "PATH-009"; denied != wantDenied {
+			t.Errorf("write %s: decision %+v, want denied by PATH-009: %v", path, d, wantDenied)
+		}
+	}
+}
