@@ -28,18 +28,20 @@ func policyOptions(cfg config.Config, dirs []string) policy.Options {
 func newPolicyCommand(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "policy", Short: "Test, check and evaluate Rego policies"}
 
-	var verbose, coverage bool
+	var verbose, coverage, library bool
 	var threshold float64
+	var run string
 	test := &cobra.Command{
 		Use:   "test [DIR...]",
-		Short: "Run the Rego tests of the library, the configured policy paths and DIRs (like opa test)",
+		Short: "Run the Rego tests of the configured policy paths and DIRs (like opa test), or the library's when there are none",
 		RunE: func(cmd *cobra.Command, dirs []string) error {
 			cfg, err := loadConfig(g.configPath)
 			if err != nil {
 				return err
 			}
 			opts := policyOptions(cfg, dirs)
-			topts := policy.TestOptions{Paths: opts.Paths, DataFiles: opts.DataFiles, Verbose: verbose, Coverage: coverage || threshold > 0, Out: cmd.OutOrStdout()}
+			topts := policy.TestOptions{Paths: opts.Paths, DataFiles: opts.DataFiles, Verbose: verbose, Coverage: coverage || threshold > 0, Out: cmd.OutOrStdout(),
+				Run: run, LibraryTests: library}
 			if !opts.NoBuiltin {
 				topts.Builtin = policies.FS
 			}
@@ -58,6 +60,8 @@ func newPolicyCommand(g *globalFlags) *cobra.Command {
 		},
 	}
 	test.Flags().BoolVarP(&verbose, "verbose", "v", false, "print every test")
+	test.Flags().StringVarP(&run, "run", "r", "", "run only the tests whose name (data.<package>.<rule>) matches this regular expression")
+	test.Flags().BoolVar(&library, "library", false, "run the embedded library's own tests too (they always run when there are no user policies)")
 	test.Flags().BoolVar(&coverage, "coverage", false, "report coverage per file")
 	test.Flags().Float64Var(&threshold, "threshold", 0, "fail when total coverage is below this percentage")
 
