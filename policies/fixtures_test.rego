@@ -13,7 +13,7 @@ base := {
 	"method": "tools/call",
 	"principal": {"kind": "os_user", "id": "alice", "claims": {}},
 	"client": {"name": "claude-ai", "version": "0.1.0"},
-	"session": {"id": "3f1c9a2e", "call_count": 12, "started": "2025-06-01T09:00:00Z"},
+	"session": {"id": "3f1c9a2e", "call_count": 12},
 	"upstream": {"name": "fs", "transport": "stdio"},
 	"tool": {
 		"name": "fs__read_text_file",
