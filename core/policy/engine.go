@@ -54,13 +54,18 @@ type Engine struct {
 	log      hclog.Logger
 	cur      atomic.Pointer[compiled]
 	reloadMu sync.Mutex
-	ivc      cache.InterQueryValueCache // compiled regexes and globs shared across evaluations
 }
 
 type compiled struct {
 	pq       rego.PreparedEvalQuery
 	revision string
 	modules  int
+	// ivc holds the regexes and globs compiled by this revision's
+	// evaluations, shared across them (without it OPA recompiles beyond
+	// its process-wide cache of 100). One per revision, so a reload drops
+	// the patterns of the old one; its size is bounded by the patterns the
+	// policy uses, since no library rule builds a pattern from input.
+	ivc cache.InterQueryValueCache
 }
 
 // New loads and compiles the policies; it fails when they do not.
@@ -81,7 +86,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if opts.Logger == nil {
 		opts.Logger = hclog.NewNullLogger()
 	}
-	e := &Engine{opts: opts, log: opts.Logger, ivc: cache.NewInterQueryValueCache(ctx, nil)}
+	e := &Engine{opts: opts, log: opts.Logger}
 	c, err := e.compile(ctx)
 	if err != nil {
 		return nil, err
@@ -146,7 +151,7 @@ func (e *Engine) compile(ctx context.Context) (*compiled, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidPolicy, err)
 	}
-	return &compiled{pq: pq, revision: b.revision(data), modules: len(mods)}, nil
+	return &compiled{pq: pq, revision: b.revision(data), modules: len(mods), ivc: cache.NewInterQueryValueCache(ctx, nil)}, nil
 }
 
 // Decide evaluates the decision for input (decoded JSON). It never returns
@@ -176,7 +181,7 @@ func (e *Engine) eval(ctx context.Context, c *compiled, input map[string]any) De
 	defer cancel()
 	var berr []topdown.Error
 	rs, err := c.pq.Eval(ctx, rego.EvalParsedInput(v), rego.EvalBuiltinErrorList(&berr),
-		rego.EvalInterQueryBuiltinValueCache(e.ivc))
+		rego.EvalInterQueryBuiltinValueCache(c.ivc))
 	switch {
 	case err != nil:
 		if topdown.IsCancel(err) || errors.Is(err, context.DeadlineExceeded) {
