@@ -25,9 +25,10 @@ const (
 	ObligationRateLimit       = "rate_limit"
 	ObligationRequireApproval = "require_approval"
 	ObligationRedact          = "redact"
+	ObligationAudit           = "audit" // how the decision is recorded: {"redacted_args": true} keeps an HMAC-redacted copy
 )
 
-var knownObligations = map[string]bool{ObligationRateLimit: true, ObligationRequireApproval: true, ObligationRedact: true}
+var knownObligations = map[string]bool{ObligationRateLimit: true, ObligationRequireApproval: true, ObligationRedact: true, ObligationAudit: true}
 
 // Reason ids the engine itself gives when it fails closed.
 const (

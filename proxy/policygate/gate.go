@@ -2,6 +2,7 @@ package policygate
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -60,6 +61,7 @@ const (
 	ReasonObligation    = "GATE-OBLIGATION" // an obligation could not be read
 	ReasonApproval      = "GATE-APPROVAL"   // the policy requires an approval the proxy cannot get yet
 	ReasonRateLimit     = "GATE-RATE"       // a rate limit is exhausted
+	ReasonAudit         = "GATE-AUDIT"      // the audit log cannot record the decision
 )
 
 // Options configure a Gate.
@@ -70,7 +72,11 @@ type Options struct {
 	Home    string      // input.facts.home, for "~/" prefixes in policy data
 	Facts   []FactFunc  // fill input.facts, e.g. "paths", "strings"
 	Tools   ToolEffects // configured effects of tools; nil: annotations only
-	Logger  hclog.Logger
+	// Audit records every decision (but plumbing) and every outcome; nil:
+	// nothing is recorded. AuditKey keys the redacted copies of arguments.
+	Audit    Recorder
+	AuditKey []byte
+	Logger   hclog.Logger
 }
 
 // Gate decides client requests with the policy engine.
@@ -89,19 +95,41 @@ func New(opts Options) *Gate {
 	return &Gate{opts: opts, log: opts.Logger}
 }
 
-// Decide implements proxy.Gate.
+// Decide implements proxy.Gate. With an audit log, the decision is recorded
+// before it is returned; an allowed call whose record cannot be made durable
+// is denied (GATE-AUDIT).
 func (g *Gate) Decide(ctx context.Context, req *proxy.Request) proxy.Decision {
+	var ev evaluation
+	start := time.Now()
+	d := g.decide(ctx, req, &ev)
+	if g.opts.Audit == nil || ev.plumbing {
+		return d
+	}
+	return g.record(ctx, req, d, &ev, time.Since(start))
+}
+
+// evaluation is what decide saw, for the audit record.
+type evaluation struct {
+	plumbing bool             // allowed without the policy; not recorded
+	subject  json.RawMessage  // the arguments (or result) the facts were computed over
+	args     any              // subject decoded
+	policy   *policy.Decision // the engine's decision, when it ran
+}
+
+func (g *Gate) decide(ctx context.Context, req *proxy.Request, ev *evaluation) proxy.Decision {
 	id := proxy.NewDecisionID()
 	switch mcpmsg.Classify(req.Method) {
 	case mcpmsg.Unknown:
 		return g.deny(req, id, "", nil, ReasonUnknownMethod, fmt.Sprintf("method %q is not known to the proxy", req.Method))
 	case mcpmsg.Plumbing:
+		ev.plumbing = true
 		return proxy.Decision{Allow: true, ID: id}
 	}
 	input := baseInput(req, g.opts.Tools)
 	facts := map[string]any{"roots": g.opts.Roots, "home": g.opts.Home}
 	input["facts"] = facts
 	if subject, key, ok := factSubject(req); ok {
+		ev.subject = subject
 		v, err := decodeArgs(subject)
 		if err != nil {
 			if req.Phase == proxy.PhaseResult {
@@ -109,7 +137,7 @@ func (g *Gate) Decide(ctx context.Context, req *proxy.Request) proxy.Decision {
 			}
 			return g.deny(req, id, "", nil, ReasonBadArguments, "the arguments are not valid JSON")
 		}
-		input[key] = v
+		input[key], ev.args = v, v
 		call := Call{Phase: req.Phase, Upstream: req.Server, Args: v}
 		if req.Method == mcpmsg.ToolsCall {
 			call.Tool = req.Original
@@ -119,6 +147,7 @@ func (g *Gate) Decide(ctx context.Context, req *proxy.Request) proxy.Decision {
 		}
 	}
 	d := g.opts.Engine.Decide(ctx, input)
+	ev.policy = &d
 	if !d.Allow {
 		if !d.Enforced {
 			g.log.Warn("shadow mode: would deny", "decision_id", id, "method", req.Method, "name", req.Name,
