@@ -46,6 +46,10 @@ type Options struct {
 	Timeout   time.Duration
 	Mode      string // ModeEnforce (default) or ModeShadow
 	Logger    hclog.Logger
+	// OnLoad, when set, is called with each revision that takes effect (at
+	// New, and at a Reload that changes it), e.g. to record it in the
+	// audit log. previous is "" at New.
+	OnLoad func(revision, previous string, modules int)
 }
 
 // Engine evaluates decisions against the current revision.
@@ -93,6 +97,9 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	e.cur.Store(c)
 	e.log.Info("policy loaded", "revision", c.revision, "modules", c.modules, "mode", opts.Mode)
+	if opts.OnLoad != nil {
+		opts.OnLoad(c.revision, "", c.modules)
+	}
 	return e, nil
 }
 
@@ -121,6 +128,9 @@ func (e *Engine) Reload(ctx context.Context) error {
 	e.cur.Store(c)
 	if old != c.revision {
 		e.log.Info("policy reloaded", "revision", c.revision, "previous", old, "modules", c.modules)
+		if e.opts.OnLoad != nil {
+			e.opts.OnLoad(c.revision, old, c.modules)
+		}
 	}
 	return nil
 }

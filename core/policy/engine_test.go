@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -113,7 +114,8 @@ func TestCompileIsStrictAndPure(t *testing.T) {
 func TestReloadKeepsLastGoodAndChangesRevision(t *testing.T) {
 	t.Parallel()
 	dir := writePolicy(t, map[string]string{"p.rego": allowAll})
-	e := newEngine(t, Options{Paths: []string{dir}})
+	var loads []string
+	e := newEngine(t, Options{Paths: []string{dir}, OnLoad: func(rev, prev string, _ int) { loads = append(loads, prev+">"+rev) }})
 	rev1 := e.Revision()
 	if err := os.WriteFile(filepath.Join(dir, "p.rego"), []byte("package sovereign\ndecision := {"), 0o600); err != nil {
 		t.Fatal(err)
@@ -134,6 +136,12 @@ func TestReloadKeepsLastGoodAndChangesRevision(t *testing.T) {
 	d := e.Decide(context.Background(), nil)
 	if e.Revision() == rev1 || d.Allow || d.Reasons[0].ID != "T-1" || d.Revision != e.Revision() {
 		t.Fatalf("after reload: revision %s (was %s), decision %+v", e.Revision(), rev1, d)
+	}
+	if err := e.Reload(context.Background()); err != nil { // unchanged: no new load
+		t.Fatal(err)
+	}
+	if want := []string{">" + rev1, rev1 + ">" + e.Revision()}; !slices.Equal(loads, want) {
+		t.Fatalf("OnLoad saw %v, want %v (the failed reload and the unchanged one are not loads)", loads, want)
 	}
 }
 
