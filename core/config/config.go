@@ -2,6 +2,7 @@ package config
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -73,6 +74,8 @@ type Config struct {
 	// Policy is key "policy": which Rego policies decide, and how.
 	Policy Policy `json:"policy" yaml:"policy"`
 
+	// Audit is key "audit": the tamper-evident log of every decision.
+	Audit Audit `json:"audit" yaml:"audit"`
 	// Servers is key "servers": the upstream MCP servers, by name. Each name
 	// must match ^[a-zA-Z0-9_-]{1,64}$. No servers is valid. After Load the
 	// map is never nil.
@@ -98,6 +101,56 @@ type Policy struct {
 	// microseconds; the bound is for runaway policies); at most 10s.
 	Timeout Duration `json:"timeout" yaml:"timeout"`
 }
+
+// Audit is the "audit" section (docs/audit-format.md).
+type Audit struct {
+	// Enabled is key "audit.enabled". Default true; false runs without an
+	// audit log (a loud warning says so).
+	Enabled bool `json:"enabled" yaml:"enabled"`
+	// Dir is key "audit.dir": where the log folders live. "~" is expanded.
+	// Empty means <data_dir>/audit (Config.AuditDir).
+	Dir string `json:"dir" yaml:"dir"`
+	// KeysDir is key "audit.keys_dir": the signing and HMAC keys, created on
+	// first start; it must lie outside the audit directory. Empty means
+	// <data_dir>/keys (Config.AuditKeysDir).
+	KeysDir string `json:"keys_dir" yaml:"keys_dir"`
+	// MaxSegmentBytes is key "audit.max_segment_bytes": a segment is sealed
+	// past this size. Default 67108864 (64 MiB); at least 65536.
+	MaxSegmentBytes int64 `json:"max_segment_bytes" yaml:"max_segment_bytes"`
+	// MaxSegmentAge is key "audit.max_segment_age": a segment is sealed
+	// when older. Default 24h; at least 1m.
+	MaxSegmentAge Duration `json:"max_segment_age" yaml:"max_segment_age"`
+	// CheckpointEvery is key "audit.checkpoint_every": a signed checkpoint
+	// after this many records. Default 1000; 1 to 1000000.
+	CheckpointEvery int64 `json:"checkpoint_every" yaml:"checkpoint_every"`
+	// CheckpointInterval is key "audit.checkpoint_interval": a checkpoint at
+	// least this often while records are written. Default 1s; 10ms to 1h.
+	CheckpointInterval Duration `json:"checkpoint_interval" yaml:"checkpoint_interval"`
+}
+
+// AuditDir is where the audit log folders live.
+func (c Config) AuditDir() string {
+	if c.Audit.Dir != "" {
+		return c.Audit.Dir
+	}
+	return filepath.Join(c.DataDir, "audit")
+}
+
+// AuditKeysDir is where the audit signing and HMAC keys live.
+func (c Config) AuditKeysDir() string {
+	if c.Audit.KeysDir != "" {
+		return c.Audit.KeysDir
+	}
+	return filepath.Join(c.DataDir, "keys")
+}
+
+// Audit defaults.
+const (
+	DefaultAuditSegmentBytes   = 64 << 20
+	DefaultAuditSegmentAge     = 24 * time.Hour
+	DefaultAuditCheckpoint     = 1000
+	DefaultAuditCheckpointTime = time.Second
+)
 
 // Policy modes.
 const (
@@ -244,6 +297,8 @@ func defaults(e env) Config {
 		Limits:   Limits{MaxMessageBytes: DefaultMaxMessageBytes},
 		Servers:  map[string]Server{},
 		Policy:   Policy{Mode: PolicyEnforce, Builtin: true, Timeout: Duration(DefaultPolicyTimeout)},
+		Audit: Audit{Enabled: true, MaxSegmentBytes: DefaultAuditSegmentBytes, MaxSegmentAge: Duration(DefaultAuditSegmentAge),
+			CheckpointEvery: DefaultAuditCheckpoint, CheckpointInterval: Duration(DefaultAuditCheckpointTime)},
 	}
 }
 

@@ -10,7 +10,8 @@ import (
 // Keys known in each mapping of the schema, in the order the documentation
 // lists them.
 var (
-	configKeys = []string{"data_dir", "log_level", "limits", "listen", "roots", "policy", "servers"}
+	configKeys = []string{"data_dir", "log_level", "limits", "listen", "roots", "policy", "audit", "servers"}
+	auditKeys  = []string{"enabled", "dir", "keys_dir", "max_segment_bytes", "max_segment_age", "checkpoint_every", "checkpoint_interval"}
 	policyKeys = []string{"paths", "data", "mode", "builtin", "timeout"}
 	limitsKeys = []string{"max_message_bytes"}
 	listenKeys = []string{"http", "allowed_hosts", "allowed_origins", "insecure_allow_remote"}
@@ -89,6 +90,25 @@ func (d *decoder) config(root *node, cfg *Config) {
 					d.boolean(v, path, &cfg.Policy.Builtin)
 				case "timeout":
 					d.duration(v, path, &cfg.Policy.Timeout)
+				}
+			})
+		case "audit":
+			d.mapping(v, path, auditKeys, func(key string, v *node, path string) {
+				switch key {
+				case "enabled":
+					d.boolean(v, path, &cfg.Audit.Enabled)
+				case "dir":
+					d.str(v, path, &cfg.Audit.Dir)
+				case "keys_dir":
+					d.str(v, path, &cfg.Audit.KeysDir)
+				case "max_segment_bytes":
+					d.integer(v, path, &cfg.Audit.MaxSegmentBytes)
+				case "max_segment_age":
+					d.duration(v, path, &cfg.Audit.MaxSegmentAge)
+				case "checkpoint_every":
+					d.integer(v, path, &cfg.Audit.CheckpointEvery)
+				case "checkpoint_interval":
+					d.duration(v, path, &cfg.Audit.CheckpointInterval)
 				}
 			})
 		case "servers":

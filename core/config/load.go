@@ -176,6 +176,16 @@ func (d *decoder) normalise(cfg *Config, e env) {
 	expandAll(cfg.Roots, "roots")
 	expandAll(cfg.Policy.Paths, "policy.paths")
 	expandAll(cfg.Policy.Data, "policy.data")
+	for path, v := range map[string]*string{"audit.dir": &cfg.Audit.Dir, "audit.keys_dir": &cfg.Audit.KeysDir} {
+		if *v == "" {
+			continue // Config.AuditDir and AuditKeysDir give the defaults
+		}
+		if abs, err := expandPath(*v, e); err != nil {
+			d.probs.add(path, d.at[path], "%v", err)
+		} else {
+			*v = abs
+		}
+	}
 	for _, name := range d.names {
 		s := cfg.Servers[name]
 		sp := keyPath("servers", name)

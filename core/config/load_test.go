@@ -168,6 +168,7 @@ func TestProblemsFile(t *testing.T) {
 		"data_dir", "log_level", "limits.max_message_bytes", "limits.max_bytes",
 		"listen.http", "listen.allowed_hosts[0]", "listen.allowed_hosts[1]",
 		"listen.allowed_origins[0]", "listen.allowed_origins[1]",
+		"audit.max_segment_bytes", "audit.max_segment_age", "audit.checkpoint_every", "audit.checkpoint_interval", "audit.retention",
 		"servers.both", "servers.neither", "servers.badurl.url",
 		"servers.stdio_keys_on_http.args", "servers.stdio_keys_on_http.env", "servers.stdio_keys_on_http.cwd",
 		"servers.headers_on_stdio.headers", "servers.conflict.type", "servers.badtype.type",
@@ -215,7 +216,7 @@ func TestParseErrors(t *testing.T) {
 	}{
 		{"top level not a mapping", "- a\n- b\n", []want{{"", "must be a mapping of keys to values, not a sequence"}}},
 		{"top level scalar", "hello\n", []want{{"", "not a string"}}},
-		{"unknown top-level key", "verbose: true\n", []want{{"verbose", "unknown key; the keys allowed here are data_dir, log_level, limits, listen, roots, policy, servers"}}},
+		{"unknown top-level key", "verbose: true\n", []want{{"verbose", "unknown key; the keys allowed here are data_dir, log_level, limits, listen, roots, policy, audit, servers"}}},
 		{"misspelt key", "log-level: info\n", []want{{"log-level", `did you mean "log_level"?`}}},
 		{"unknown nested key", "limits: {max_msg_bytes: 5000}\n", []want{{"limits.max_msg_bytes", `did you mean "max_message_bytes"?`}}},
 		{"unknown listen key", "listen: {port: 8080}\n", []want{{"listen.port", "unknown key"}}},

@@ -60,6 +60,11 @@ func (c Config) validate(ps *problems, broken func(path string) bool) {
 		}
 	}
 	c.Policy.validate(ps)
+	c.Audit.validate(ps)
+	if dir, keys := c.AuditDir(), c.AuditKeysDir(); c.Audit.Enabled && c.DataDir != "" &&
+		(keys == dir || strings.HasPrefix(keys, dir+string(filepath.Separator))) {
+		ps.add("audit.keys_dir", pos{}, "must be outside the audit directory (%s): the signing key must not sit inside the log it vouches for", dir)
+	}
 	names := make([]string, 0, len(c.Servers))
 	for name := range c.Servers {
 		names = append(names, name)
@@ -80,6 +85,22 @@ func (p Policy) validate(ps *problems) {
 	}
 	if !p.Builtin && len(p.Paths) == 0 {
 		ps.add("policy.builtin", pos{}, "is false but policy.paths is empty: there would be no policy at all")
+	}
+}
+
+// validate adds the problems of the audit section.
+func (a Audit) validate(ps *problems) {
+	if a.MaxSegmentBytes < 64<<10 {
+		ps.add("audit.max_segment_bytes", pos{}, "must be at least 65536, not %d", a.MaxSegmentBytes)
+	}
+	if a.MaxSegmentAge.D() < time.Minute {
+		ps.add("audit.max_segment_age", pos{}, "must be at least 1m, not %s", a.MaxSegmentAge.D())
+	}
+	if a.CheckpointEvery < 1 || a.CheckpointEvery > 1_000_000 {
+		ps.add("audit.checkpoint_every", pos{}, "must be from 1 to 1000000, not %d", a.CheckpointEvery)
+	}
+	if t := a.CheckpointInterval.D(); t < 10*time.Millisecond || t > time.Hour {
+		ps.add("audit.checkpoint_interval", pos{}, "must be from 10ms to 1h, not %s", t)
 	}
 }
 

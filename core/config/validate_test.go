@@ -32,7 +32,8 @@ func TestValidateBuiltInCode(t *testing.T) {
 			t.Errorf("a problem from Validate has a source or position: %#v", p)
 		}
 	}
-	if got, want := strings.Join(paths, " "), "data_dir log_level limits.max_message_bytes policy.mode policy.timeout policy.builtin"; got != want {
+	if got, want := strings.Join(paths, " "), "data_dir log_level limits.max_message_bytes policy.mode policy.timeout policy.builtin "+
+		"audit.max_segment_bytes audit.max_segment_age audit.checkpoint_every audit.checkpoint_interval"; got != want {
 		t.Errorf("zero Config: problems at %q, want %q\n%v", got, want, err)
 	}
 
@@ -259,5 +260,25 @@ func TestSuggest(t *testing.T) {
 		if got := suggest(tc.key, tc.known); got != tc.want {
 			t.Errorf("suggest(%q) = %q, want %q", tc.key, got, tc.want)
 		}
+	}
+}
+
+func TestAuditKeysOutsideTheLog(t *testing.T) {
+	cfg := Default()
+	cfg.DataDir = "/srv/sov"
+	if got := cfg.AuditDir() + " " + cfg.AuditKeysDir(); got != "/srv/sov/audit /srv/sov/keys" {
+		t.Fatalf("default dirs %s", got)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Audit.KeysDir = "/srv/sov/audit/keys"
+	ps := problemsOf(t, cfg.Validate())
+	if len(ps) != 1 || ps[0].Path != "audit.keys_dir" {
+		t.Fatalf("problems %v", ps)
+	}
+	cfg.Audit.Enabled = false
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("disabled audit: %v", err)
 	}
 }
