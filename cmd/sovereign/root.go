@@ -35,6 +35,6 @@ what the gate allows.
 	pf.StringVar(&g.logLevel, "log-level", "", "log level: trace, debug, info, warn, error (overrides the config)")
 	pf.BoolVar(&g.logJSON, "log-json", false, "write the log (on stderr) as JSON lines")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newServeCommand(g), newRunCommand(g), newConfigCommand(g), newPolicyCommand(g), newVersionCommand())
+	root.AddCommand(newServeCommand(g), newRunCommand(g), newConfigCommand(g), newPolicyCommand(g), newAuditCommand(g), newVersionCommand())
 	return root
 }
