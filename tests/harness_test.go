@@ -52,6 +52,12 @@ func runE2E(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(buildDir)
+	// Proxies started without a data_dir (sovereign run, serve with no
+	// config) keep their audit log and keys here, never in the real
+	// ~/.sovereign of whoever runs the tests.
+	if os.Getenv("SOVEREIGN_ROOT") == "" {
+		os.Setenv("SOVEREIGN_ROOT", filepath.Join(buildDir, "data"))
+	}
 
 	setup := exec.Command("bash", filepath.Join(testsDir, "setup.sh"))
 	setup.Stdout, setup.Stderr = os.Stderr, os.Stderr

@@ -30,6 +30,8 @@ type gateSetup struct {
 	// servers are the upstreams whose tool settings (servers.<name>.tools)
 	// apply: the configured servers for serve, none for run.
 	servers map[string]config.Server
+	// audit records the decisions; nil when auditing is disabled.
+	audit *auditSink
 }
 
 // defaultRoots are the roots when the config names none: the user's home
@@ -73,7 +75,11 @@ func protectedPaths(cfg config.Config, configPath string) []string {
 // buildGate loads the policies and builds the gate every request passes.
 // It starts the reload triggers (file changes, SIGHUP), which stop with ctx.
 func buildGate(ctx context.Context, cfg config.Config, setup gateSetup, log hclog.Logger) (*policygate.Gate, error) {
-	engine, err := policy.New(ctx, withLogger(policyOptions(cfg, nil), log.Named("policy")))
+	popts := withLogger(policyOptions(cfg, nil), log.Named("policy"))
+	if setup.audit != nil {
+		popts.OnLoad = setup.audit.policyLoaded(cfg.Policy.Mode)
+	}
+	engine, err := policy.New(ctx, popts)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +110,7 @@ func buildGate(ctx context.Context, cfg config.Config, setup gateSetup, log hclo
 		}
 	}()
 	go reloadOnHangup(ctx, engine, log)
-	return policygate.New(policygate.Options{
+	gopts := policygate.Options{
 		Engine:  engine,
 		Limiter: limiter,
 		Roots:   paths.Roots(),
@@ -128,7 +134,11 @@ func buildGate(ctx context.Context, cfg config.Config, setup gateSetup, log hclo
 		},
 		Tools:  tools,
 		Logger: log.Named("gate"),
-	}), nil
+	}
+	if setup.audit != nil {
+		gopts.Audit, gopts.AuditKey = setup.audit.log, setup.audit.keys.HMAC
+	}
+	return policygate.New(gopts), nil
 }
 
 func withLogger(o policy.Options, l hclog.Logger) policy.Options {

@@ -15,6 +15,7 @@ const defaultRunTimeout = 60 * time.Second
 
 func newRunCommand(g *globalFlags) *cobra.Command {
 	var timeout time.Duration
+	var af auditFlags
 	cmd := &cobra.Command{
 		Use:   "run [flags] -- COMMAND [ARGS...]",
 		Short: "Wrap one stdio MCP server: the one-line drop-in for a client config",
@@ -41,7 +42,14 @@ are not started; the config's limits and log level apply.`,
 			name := filepath.Base(args[0])
 			// The directories the wrapped command was given are roots: the
 			// user already allowed that server to work there.
-			gate, err := buildGate(cmd.Context(), cfg, gateSetup{configPath: g.configPath, extraRoots: commandDirs(args[1:])}, log)
+			sink, err := openAudit(cmd.Context(), cfg, af, log)
+			if err != nil {
+				return err
+			}
+			defer sink.close(log)
+			setup := gateSetup{configPath: g.configPath, extraRoots: commandDirs(args[1:])}
+			setup.audit = sink
+			gate, err := buildGate(cmd.Context(), cfg, setup, log)
 			if err != nil {
 				return err
 			}
@@ -64,6 +72,7 @@ are not started; the config's limits and log level apply.`,
 			return serveProxy(cmd.Context(), p, fronts{stdio: true, maxMessage: cfg.Limits.MaxMessageBytes}, mcpOut, log)
 		},
 	}
+	af.register(cmd)
 	cmd.Flags().DurationVar(&timeout, "timeout", defaultRunTimeout, "per-request timeout of the wrapped server")
 	cmd.Flags().SetInterspersed(false)
 	return cmd

@@ -10,6 +10,7 @@ import (
 )
 
 func newServeCommand(g *globalFlags) *cobra.Command {
+	var af auditFlags
 	var (
 		httpAddr    string
 		noStdio     bool
@@ -46,7 +47,14 @@ catalog.`,
 				log.Warn("HTTP front binds beyond loopback WITHOUT AUTHENTICATION: anyone who can reach it can use every upstream",
 					"addr", cfg.Listen.HTTP)
 			}
-			gate, err := buildGate(cmd.Context(), cfg, gateSetup{configPath: g.configPath, servers: cfg.Servers}, log)
+			sink, err := openAudit(cmd.Context(), cfg, af, log)
+			if err != nil {
+				return err
+			}
+			defer sink.close(log)
+			setup := gateSetup{configPath: g.configPath, servers: cfg.Servers}
+			setup.audit = sink
+			gate, err := buildGate(cmd.Context(), cfg, setup, log)
 			if err != nil {
 				return err
 			}
@@ -75,6 +83,7 @@ catalog.`,
 	}
 	cmd.Flags().StringVar(&httpAddr, "http", "", "also serve Streamable HTTP (/mcp) and SSE (/sse) on this address, e.g. 127.0.0.1:8080")
 	cmd.Flags().BoolVar(&noStdio, "no-stdio", false, "do not serve on stdin/stdout (needs --http)")
+	af.register(cmd)
 	cmd.Flags().BoolVar(&allowRemote, "insecure-allow-remote", false, "allow --http to bind beyond loopback (there is no authentication yet)")
 	return cmd
 }
