@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -73,7 +72,7 @@ func AppendCanonical(dst []byte, v any) ([]byte, error) {
 		for k := range x {
 			keys = append(keys, k)
 		}
-		slices.SortFunc(keys, compareUTF16)
+		slices.SortFunc(keys, compareKeysUTF16)
 		dst = append(dst, '{')
 		for i, k := range keys {
 			if i > 0 {
@@ -138,18 +137,4 @@ func appendString(dst []byte, s string) ([]byte, error) {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"'), nil
-}
-
-// compareUTF16 orders strings by their UTF-16 code units, as JCS sorts
-// object keys (it differs from byte order only beyond the BMP).
-func compareUTF16(a, b string) int {
-	for a != "" && b != "" {
-		ra, na := utf8.DecodeRuneInString(a)
-		rb, nb := utf8.DecodeRuneInString(b)
-		if ra != rb {
-			return slices.Compare(utf16.Encode([]rune{ra}), utf16.Encode([]rune{rb}))
-		}
-		a, b = a[na:], b[nb:]
-	}
-	return len(a) - len(b)
 }

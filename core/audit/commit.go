@@ -98,7 +98,7 @@ func newWriter(opts *Options, logger hclog.Logger, path string, rec *recovery) (
 		}
 		w.origin = o
 	}
-	w.publisher = newCheckpointPublisher(filepath.Join(path, checkpointFileName), logger)
+	w.publisher = newCheckpointPublisher(filepath.Join(path, CheckpointFile), logger)
 	return w, nil
 }
 
@@ -117,12 +117,12 @@ func (w *writer) start(rec *recovery) error {
 	switch {
 	case rec.records == 0:
 		reason = "created"
-		w.seg = segmentRef{name: segmentFileName(0)}
+		w.seg = segmentRef{name: SegmentName(0)}
 		w.needSegment = true // created (or emptied): no segment_opened in the first segment
 	case rec.lastKind == KindSegmentSealed || rec.size == 0:
 		// The newest segment is sealed, or was created and is still empty
 		// (or misnamed, when damage was accepted): start the next one.
-		w.seg = segmentRef{name: segmentFileName(rec.records), first: rec.records}
+		w.seg = segmentRef{name: SegmentName(rec.records), first: rec.records}
 		w.needSegment, w.prevSegment = true, rec.lastSegment
 	default:
 		w.seg, w.size, w.opened = rec.current, rec.size, rec.opened
@@ -190,7 +190,7 @@ func (w *writer) start(rec *recovery) error {
 // quarantine moves a torn tail aside: its bytes to quarantine/, then the
 // segment is cut to the last complete record.
 func (w *writer) quarantine(t *tornTail, now time.Time) error {
-	dir := filepath.Join(w.path, quarantineDirName)
+	dir := filepath.Join(w.path, QuarantineDir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
@@ -391,13 +391,13 @@ func (w *writer) rotate(now time.Time) error {
 	w.addOwn(Entry{Kind: KindSegmentSealed, Body: map[string]any{
 		"segment": sealed,
 		"records": w.next - w.seg.first + 1, // with this line
-		"next":    segmentFileName(w.next + 1),
+		"next":    SegmentName(w.next + 1),
 	}})
 	if err := w.flush(); err != nil {
 		return err
 	}
 	w.log.Info("audit segment sealed", "segment", sealed, "records", w.next-w.seg.first, "bytes", w.size)
-	w.seg = segmentRef{name: segmentFileName(w.next), first: w.next}
+	w.seg = segmentRef{name: SegmentName(w.next), first: w.next}
 	w.needSegment, w.prevSegment = true, sealed
 	return w.createSegment(now)
 }

@@ -37,7 +37,7 @@ func lockFolder(dir, base string) (string, *os.File, error) {
 				return "", nil, fmt.Errorf("log folder: %w", err)
 			}
 		}
-		f, err := os.OpenFile(filepath.Join(path, lockFileName), os.O_RDWR|os.O_CREATE, 0o600)
+		f, err := os.OpenFile(filepath.Join(path, LockFile), os.O_RDWR|os.O_CREATE, 0o600)
 		if err != nil {
 			return "", nil, fmt.Errorf("log lock: %w", err)
 		}

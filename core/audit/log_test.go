@@ -389,7 +389,7 @@ func TestCheckpoints(t *testing.T) {
 	if countKind(recs, KindCheckpoint) != 4 || newest.num(FieldSeq) != int64(len(recs)-1) {
 		t.Fatalf("%d checkpoints, newest at %d of %d", countKind(recs, KindCheckpoint), newest.num(FieldSeq), len(recs))
 	}
-	file, err := os.ReadFile(filepath.Join(folder, checkpointFileName))
+	file, err := os.ReadFile(filepath.Join(folder, CheckpointFile))
 	if err != nil || string(file) != newest.str("note") {
 		t.Fatalf("checkpoint file %q, want the newest note %q (%v)", file, newest.str("note"), err)
 	}
@@ -411,7 +411,7 @@ func TestCheckpointInterval(t *testing.T) {
 	folder := filepath.Join(dir, "main")
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		b, err := os.ReadFile(filepath.Join(folder, checkpointFileName))
+		b, err := os.ReadFile(filepath.Join(folder, CheckpointFile))
 		if err == nil {
 			c, _, err := OpenCheckpoint(b, note.VerifierList(testKeys().Verifier))
 			if err != nil {

@@ -68,7 +68,7 @@ const maxCommonFields = 1024
 var commonKeys = [...]string{FieldKind, FieldLog, FieldPrev, FieldSeq, FieldTime, FieldVersion}
 
 func init() {
-	if !slices.IsSortedFunc(commonKeys[:], compareUTF16) {
+	if !slices.IsSortedFunc(commonKeys[:], compareKeysUTF16) {
 		panic(errors.New("audit: common keys out of canonical order"))
 	}
 }
@@ -120,8 +120,9 @@ func appendPrepared(dst []byte, origin string, seq uint64, prev Hash, ts time.Ti
 	return append(dst, '}')
 }
 
-// compareKeysUTF16 orders strings by their UTF-16 code units, as
-// compareUTF16 does, without allocating: a rune beyond the BMP compares by
+// compareKeysUTF16 orders strings by their UTF-16 code units, as JCS sorts
+// object keys (it differs from byte order only beyond the BMP), without
+// allocating: a rune beyond the BMP compares by
 // its high surrogate, and two with the same high surrogate by their low
 // one, which follows the rune's order.
 func compareKeysUTF16(a, b string) int {

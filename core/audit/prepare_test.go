@@ -3,8 +3,11 @@ package audit
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"testing"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // TestAppendPreparedIsEncodeRecord: the writer's splice gives the bytes of
@@ -122,4 +125,18 @@ func sign(n int) int {
 		return 1
 	}
 	return 0
+}
+
+// compareUTF16 is the obvious definition compareKeysUTF16 must agree with:
+// compare the UTF-16 encodings.
+func compareUTF16(a, b string) int {
+	for a != "" && b != "" {
+		ra, na := utf8.DecodeRuneInString(a)
+		rb, nb := utf8.DecodeRuneInString(b)
+		if ra != rb {
+			return slices.Compare(utf16.Encode([]rune{ra}), utf16.Encode([]rune{rb}))
+		}
+		a, b = a[na:], b[nb:]
+	}
+	return len(a) - len(b)
 }

@@ -294,17 +294,18 @@ func (r *LogReader) Next() (*Record, error) {
 				r.br.Reset(f)
 			}
 		}
-		line, complete, tooLong, err := r.readLine()
+		line, state, err := r.readLine()
 		if err != nil {
 			return nil, err
 		}
 		seg := r.segs[r.cur].name
-		if complete {
+		switch state {
+		case lineTooLong:
+			r.lineNo++
+			return nil, &ReadError{Log: r.name, Segment: seg, Line: r.lineNo, Err: fmt.Errorf("%w: longer than %d bytes", ErrNotRecord, DefaultMaxLine)}
+		case lineComplete:
 			r.off += int64(len(line)) + 1
 			r.lineNo++
-			if tooLong {
-				return nil, &ReadError{Log: r.name, Segment: seg, Line: r.lineNo, Err: fmt.Errorf("%w: longer than %d bytes", ErrNotRecord, DefaultMaxLine)}
-			}
 			rec, err := ParseRecord(bytes.Clone(line))
 			if err != nil {
 				return nil, &ReadError{Log: r.name, Segment: seg, Line: r.lineNo, Err: err}
@@ -334,21 +335,30 @@ func (r *LogReader) Next() (*Record, error) {
 			}
 			return nil, io.EOF
 		}
-		partial := len(line) > 0
 		r.closeSegment()
 		r.cur++
-		if partial {
+		if state == linePartial {
 			return nil, &ReadError{Log: r.name, Segment: seg, Line: r.lineNo + 1, Err: fmt.Errorf("%w: an incomplete last line in a segment that is not the newest", ErrNotRecord)}
 		}
 	}
 }
 
-// readLine reads the next line at r.off: complete (with its "\n", which is
-// not returned), or what there is of a last line without one. A line
-// longer than DefaultMaxLine is consumed and reported as tooLong.
-func (r *LogReader) readLine() (line []byte, complete, tooLong bool, err error) {
+// What readLine found.
+type lineState int
+
+const (
+	lineNone     lineState = iota // nothing more in the file
+	lineComplete                  // a line and its "\n"
+	lineTooLong                   // a complete line longer than DefaultMaxLine (consumed)
+	linePartial                   // the start of a line without "\n" (not consumed)
+)
+
+// readLine reads the next line at r.off: a complete one (its "\n" is not
+// returned), or tells there is none or only the start of one. A line
+// longer than DefaultMaxLine is consumed and reported as too long.
+func (r *LogReader) readLine() ([]byte, lineState, error) {
 	r.line = r.line[:0]
-	n := 0
+	n, tooLong := 0, false
 	for {
 		b, err := r.br.ReadSlice('\n')
 		n += len(b)
@@ -360,19 +370,19 @@ func (r *LogReader) readLine() (line []byte, complete, tooLong bool, err error) 
 			}
 		}
 		switch {
+		case err == nil && tooLong:
+			r.off += int64(n)
+			return nil, lineTooLong, nil
 		case err == nil:
-			if tooLong {
-				// Count the whole line for the offset.
-				r.off += int64(n) - 1
-				return nil, true, true, nil
-			}
-			return r.line[:len(r.line)-1], true, false, nil
+			return r.line[:len(r.line)-1], lineComplete, nil
 		case errors.Is(err, bufio.ErrBufferFull):
 			continue
+		case errors.Is(err, io.EOF) && n == 0:
+			return nil, lineNone, nil
 		case errors.Is(err, io.EOF):
-			return r.line, false, false, nil
+			return nil, linePartial, nil
 		default:
-			return nil, false, false, err
+			return nil, lineNone, err
 		}
 	}
 }

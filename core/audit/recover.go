@@ -124,7 +124,7 @@ func recoverLog(ctx context.Context, path, folder string, keys Keys) (*recovery,
 		return nil, fmt.Errorf("audit: read log folder: %w", err)
 	}
 	r := &recovery{folder: folder, keys: note.VerifierList(keys.Verifier), tree: NewTree()}
-	if err := r.readCheckpointFile(filepath.Join(path, checkpointFileName)); err != nil {
+	if err := r.readCheckpointFile(filepath.Join(path, CheckpointFile)); err != nil {
 		return nil, err
 	}
 	r.noteTrustedRoot()
@@ -225,7 +225,7 @@ func (r *recovery) scanSegment(path string, seg segmentRef, index int, newest bo
 	size := info.Size()
 	var gap *DamageError // its seq is that of the segment's first record, once read
 	if seg.first != r.expect && r.damage == nil {
-		r.damageAt(seg.name, seg.first, damageGap, "segment %s should be named %s (a segment is missing or renamed)", seg.name, segmentFileName(r.expect))
+		r.damageAt(seg.name, seg.first, damageGap, "segment %s should be named %s (a segment is missing or renamed)", seg.name, SegmentName(r.expect))
 		gap = r.damage
 	}
 	if index > 0 && size > 0 {

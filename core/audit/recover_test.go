@@ -60,7 +60,7 @@ func editSegment(t *testing.T, folder string, recs []record, seq uint64, edit fu
 	}
 	lines := bytes.SplitAfter(data, []byte("\n"))
 	lines = lines[:len(lines)-1]
-	first, _ := parseSegmentFileName(seg)
+	first, _ := ParseSegmentName(seg)
 	i := int(seq - first) // the line's index in the segment
 	lines = edit(lines, i)
 	if err := os.WriteFile(path, bytes.Join(lines, nil), 0o600); err != nil {
@@ -138,7 +138,7 @@ func TestTornTailIsQuarantined(t *testing.T) {
 			if !strings.HasPrefix(q, seg+".") || !strings.HasSuffix(q, ".torn") {
 				t.Fatalf("quarantine name %q", q)
 			}
-			moved, err := os.ReadFile(filepath.Join(folder, quarantineDirName, q))
+			moved, err := os.ReadFile(filepath.Join(folder, QuarantineDir, q))
 			if err != nil || !bytes.Equal(moved, tail) {
 				t.Fatalf("quarantined %q, want %q (%v)", moved, tail, err)
 			}
@@ -152,7 +152,7 @@ func TestTornFirstRecordOfANewLog(t *testing.T) {
 	if err := os.MkdirAll(folder, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(folder, segmentFileName(0)), []byte(`{"hostname":"x","k`), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(folder, SegmentName(0)), []byte(`{"hostname":"x","k`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	l := mustOpen(t, testOptions(t, dir))
@@ -177,7 +177,7 @@ func TestCrashAfterSeal(t *testing.T) {
 			for _, s := range segs[1:] {
 				os.Remove(filepath.Join(folder, s.name))
 			}
-			os.Remove(filepath.Join(folder, checkpointFileName))
+			os.Remove(filepath.Join(folder, CheckpointFile))
 			if emptyNext {
 				os.WriteFile(filepath.Join(folder, segs[1].name), nil, 0o600)
 			}
@@ -325,7 +325,7 @@ func TestDamageIsRefusedThenAccepted(t *testing.T) {
 		}},
 		{"a segment renamed", damageGap, func(t *testing.T, folder string, recs []record) uint64 {
 			segs, _ := listSegments(folder)
-			os.Rename(filepath.Join(folder, segs[1].name), filepath.Join(folder, segmentFileName(segs[1].first+1)))
+			os.Rename(filepath.Join(folder, segs[1].name), filepath.Join(folder, SegmentName(segs[1].first+1)))
 			return segs[1].first // the renamed segment's first record
 		}},
 		{"the whole log deleted", damageTruncated, func(t *testing.T, folder string, recs []record) uint64 {

@@ -1,47 +1,12 @@
 package audit
 
 import (
-	"fmt"
+	"cmp"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 )
-
-// Names inside a log folder (verify_dir.go has the same as CheckpointFile,
-// LockFile, QuarantineDir and SegmentName; the writer keeps its own so the
-// two could be written side by side).
-const (
-	lockFileName       = "LOCK"       // flock'ed by the process writing the log
-	checkpointFileName = "checkpoint" // the newest signed checkpoint (a signed note)
-	quarantineDirName  = "quarantine" // torn tails moved aside by recovery
-	segmentNameSuffix  = ".jsonl"
-	segmentNameDigits  = 16
-)
-
-// segmentFileName is the name of the segment whose first record has seq
-// first: 16 decimal digits and ".jsonl".
-func segmentFileName(first uint64) string {
-	return fmt.Sprintf("%0*d%s", segmentNameDigits, first, segmentNameSuffix)
-}
-
-// parseSegmentFileName returns the first seq a segment file name stands
-// for, and false for a name that is not a segment's.
-func parseSegmentFileName(name string) (uint64, bool) {
-	digits, ok := strings.CutSuffix(name, segmentNameSuffix)
-	if !ok || len(digits) != segmentNameDigits {
-		return 0, false
-	}
-	for i := 0; i < len(digits); i++ {
-		if digits[i] < '0' || digits[i] > '9' {
-			return 0, false
-		}
-	}
-	n, err := strconv.ParseUint(digits, 10, 64)
-	return n, err == nil
-}
 
 // SegmentFile is what the log writes a segment through. The default is an
 // *os.File whose Datasync is fdatasync(2); Options.OpenFile replaces it, for
@@ -89,19 +54,11 @@ func listSegments(folder string) ([]segmentRef, error) {
 	}
 	var segs []segmentRef
 	for _, e := range entries {
-		if first, ok := parseSegmentFileName(e.Name()); ok && e.Type().IsRegular() {
+		if first, ok := ParseSegmentName(e.Name()); ok && e.Type().IsRegular() {
 			segs = append(segs, segmentRef{name: e.Name(), first: first})
 		}
 	}
-	slices.SortFunc(segs, func(a, b segmentRef) int {
-		switch {
-		case a.first < b.first:
-			return -1
-		case a.first > b.first:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(segs, func(a, b segmentRef) int { return cmp.Compare(a.first, b.first) })
 	return segs, nil
 }
 

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -168,15 +169,7 @@ func readLogFolder(path string) (*logOnDisk, error) {
 			lf.stray = append(lf.stray, name)
 		}
 	}
-	slices.SortFunc(lf.segs, func(a, b segOnDisk) int {
-		switch {
-		case a.seq < b.seq:
-			return -1
-		case a.seq > b.seq:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(lf.segs, func(a, b segOnDisk) int { return cmp.Compare(a.seq, b.seq) })
 	return lf, nil
 }
 

@@ -381,7 +381,7 @@ func (s *canonScanner) keyLess(a, b fieldSpan) bool {
 	}
 	da, _ := unescapeString(ka)
 	db, _ := unescapeString(kb)
-	return compareUTF16(string(da), string(db)) < 0
+	return compareKeysUTF16(string(da), string(db)) < 0
 }
 
 func allASCII(b []byte) bool {
@@ -472,6 +472,26 @@ func (lf *lineFields) uint(line []byte, slot int) (uint64, bool) {
 	var v uint64
 	for _, c := range line[sp.start:sp.end] {
 		v = v*10 + uint64(c-'0')
+	}
+	return v, true
+}
+
+// int returns an integer field (records hold integers within ±(2^53−1)).
+func (lf *lineFields) int(line []byte, slot int) (int64, bool) {
+	sp := lf.f[slot]
+	if sp.typ != tNumber {
+		return 0, false
+	}
+	digits, neg := line[sp.start:sp.end], false
+	if digits[0] == '-' {
+		digits, neg = digits[1:], true
+	}
+	var v int64
+	for _, c := range digits {
+		v = v*10 + int64(c-'0')
+	}
+	if neg {
+		v = -v
 	}
 	return v, true
 }
