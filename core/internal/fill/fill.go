@@ -3,7 +3,11 @@
 // struct, including fields added later.
 package fill
 
-import "reflect"
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+)
 
 // All fills *ptr: strings "x", booleans true, numbers 7, one-element slices,
 // allocated pointers and nested structs, recursively.
@@ -38,4 +42,27 @@ func value(v reflect.Value) {
 			}
 		}
 	}
+}
+
+// SameJSON fails t unless a and b encode to the same JSON document (object
+// key order aside).
+func SameJSON(t testing.TB, a, b any) {
+	t.Helper()
+	da, db := decoded(t, a), decoded(t, b)
+	if !reflect.DeepEqual(da, db) {
+		t.Errorf("JSON differs:\n%v\n%v", da, db)
+	}
+}
+
+func decoded(t testing.TB, v any) any {
+	t.Helper()
+	raw, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
