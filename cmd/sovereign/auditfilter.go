@@ -354,15 +354,11 @@ func decisionNote(rec *audit.Record) string {
 			parts = append(parts, "shadow: would deny")
 		}
 	}
+	// Reason messages are recorded as keyed digests (they may quote
+	// arguments); the rule ids say why.
 	if allow, _ := rec.Bool("allow"); !allow {
-		if r := rec.Str("reason"); r != "" {
-			parts = append(parts, r)
-		} else if reasons, _ := rec.Field("reasons").([]any); len(reasons) > 0 {
-			if m, ok := reasons[0].(map[string]any); ok {
-				if msg, ok := m["msg"].(string); ok {
-					parts = append(parts, msg)
-				}
-			}
+		if r := rec.Str("gate_reason"); r != "" {
+			parts = append(parts, "denied by the proxy: "+r)
 		}
 	} else if len(rec.Strings("redact")) > 0 {
 		parts = append(parts, "redact "+strings.Join(rec.Strings("redact"), ","))

@@ -403,7 +403,8 @@ func lastOf(r *audit.LogReader, segment string, n int, filter *recordFilter, war
 		if first == nil {
 			first = rec
 		}
-		if n > 0 && filter.match(rec) {
+		// match runs on every record: it remembers the decisions it kept.
+		if filter.match(rec) && n > 0 {
 			if len(out) == n {
 				out = append(out[:0], out[1:]...)
 			}

@@ -209,7 +209,7 @@ func TestAuditShowFilters(t *testing.T) {
 
 	out, _, _ := runCLI(t, "audit", "show", "--dir", f.auditDir, "--decision", "deny")
 	rows := tableRows(t, out)
-	if rows[0][decisionCol] != "deny" || !strings.Contains(out, "outside the roots") || !strings.Contains(out, "PATH-002") {
+	if rows[0][decisionCol] != "deny" || !strings.Contains(out, "denied by the proxy: GATE-AUDIT") || !strings.Contains(out, "PATH-002") {
 		t.Errorf("a denial's row: %s", out)
 	}
 

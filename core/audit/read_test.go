@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -186,5 +187,54 @@ func TestLogReaderFollows(t *testing.T) {
 	}
 	if _, err := r.Next(); !errors.Is(err, io.EOF) {
 		t.Fatalf("after the cut: %v", err)
+	}
+}
+
+// TestLogReaderDamage: a line too long to be a record, and an incomplete
+// line in a segment that is not the newest, are reported, and reading
+// goes on.
+func TestLogReaderDamage(t *testing.T) {
+	l := generated(t, audittest.Options{Records: 40, SegmentRecords: 20})
+	first := filepath.Join(l.Folder, l.Segments[0].Name)
+	long := append([]byte(`{"kind":"x","seq":0,"pad":"`), make([]byte, audit.DefaultMaxLine)...)
+	if err := audittest.Edit(first, func(lines [][]byte) [][]byte {
+		return append([][]byte{lines[0], append(long, `"}`...)}, lines[1:]...)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(first, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"kind":"torn`)
+	f.Close()
+
+	r, err := audit.OpenLogReader(l.Folder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var seqs []uint64
+	var errs []error
+	for {
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		seqs = append(seqs, rec.Seq)
+	}
+	if uint64(len(seqs)) != l.Records || len(errs) != 2 {
+		t.Fatalf("%d records (want %d), errors %v", len(seqs), l.Records, errs)
+	}
+	var re *audit.ReadError
+	if !errors.As(errs[0], &re) || re.Line != 2 || !strings.Contains(re.Error(), "longer than") {
+		t.Errorf("the long line: %v", errs[0])
+	}
+	if !errors.As(errs[1], &re) || re.Segment != l.Segments[0].Name || !strings.Contains(re.Error(), "incomplete last line") {
+		t.Errorf("the torn line of a sealed segment: %v", errs[1])
 	}
 }

@@ -563,8 +563,12 @@ func (s *logScan) finish() {
 		at = s.prevAt
 	}
 	if s.sealed && s.emptyLast == "" {
-		s.fail(Gap, s.n, at, fmt.Sprintf("records from %d on are missing: segment_sealed names the next segment %s, which is missing", s.n, SegmentName(s.n)))
-		return
+		// The writer seals a segment (checkpoint, segment_sealed) before it
+		// creates the next one: a crash in between leaves this, and the next
+		// start creates the segment. Records cut off after a seal are like
+		// any cut-off tail: only a checkpoint kept elsewhere can tell, which
+		// the checks below do.
+		s.rep.Notes = append(s.rep.Notes, fmt.Sprintf("the last segment is sealed and the next, %s, does not exist yet (a rotation was interrupted; the writer completes it when it starts)", SegmentName(s.n)))
 	}
 	if s.origin == nil {
 		// No record at all: every checkpoint of this folder covers

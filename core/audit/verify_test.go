@@ -369,8 +369,10 @@ func TestTamperMatrix(t *testing.T) {
 			return verdict{audit.Gap, f.log.Segments[1].First}
 		}},
 		{name: "a deleted last segment", damage: func(t *testing.T, f *fixture) verdict {
+			// Like an interrupted rotation but for the checkpoint file,
+			// which covers the records that were in it.
 			os.Remove(filepath.Join(f.log.Folder, f.log.Segments[2].Name))
-			return verdict{audit.Gap, f.log.Segments[2].First}
+			return verdict{audit.Truncated, f.log.Segments[2].First}
 		}},
 		{name: "a segment renamed out of order", damage: func(t *testing.T, f *fixture) verdict {
 			rename(t, f, f.log.Segments[1].Name, audit.SegmentName(f.log.Records+10))

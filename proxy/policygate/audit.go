@@ -33,8 +33,12 @@ func (g *Gate) record(ctx context.Context, req *proxy.Request, d proxy.Decision,
 		return d
 	}
 	if _, err := g.opts.Audit.Append(ctx, e); err != nil {
-		return g.deny(req, d.ID, d.Revision, nil, ReasonAudit,
+		denied := g.deny(req, d.ID, d.Revision, nil, ReasonAudit,
 			"the audit log cannot record this call, so it is not forwarded: "+err.Error())
+		// Queued: the log holds it while it cannot write and writes it
+		// when it can, so the id the client got is found in the log.
+		g.opts.Audit.AppendAsync(audit.Entry{Kind: audit.KindDecision, Body: g.decisionBody(req, denied, ev, took)})
+		return denied
 	}
 	return d
 }
@@ -72,12 +76,14 @@ func (g *Gate) decisionBody(req *proxy.Request, d proxy.Decision, ev *evaluation
 	}
 	if !d.Allow && len(d.Rules) > 0 && strings.HasPrefix(d.Rules[0], "GATE-") {
 		b["gate_reason"] = d.Rules[0]
-		b["reason"] = d.Reason
+		b["reason_hmac"] = audit.HashValue(g.opts.AuditKey, d.Reason)
 	}
 	if pd := ev.policy; pd != nil {
+		// A reason's message may quote an argument (a path, a URL), which
+		// the log keeps only as a keyed digest, like the arguments.
 		reasons := make([]any, 0, len(pd.Reasons))
 		for _, r := range pd.Reasons {
-			reasons = append(reasons, map[string]any{"id": r.ID, "msg": r.Msg})
+			reasons = append(reasons, map[string]any{"id": r.ID, "msg_hmac": audit.HashValue(g.opts.AuditKey, r.Msg)})
 		}
 		obligations := make([]any, 0, len(pd.Obligations))
 		redactArgs := false
