@@ -41,9 +41,13 @@ _write_effects := {"write", "destructive", "exec"}
 # replaces what the annotations say, in both directions.
 destructive if input.tool.effect == "destructive"
 
+# MCP: destructiveHint means something only when readOnlyHint is false, and
+# some SDKs (mcp-go) send destructiveHint: true by default beside
+# readOnlyHint: true.
 destructive if {
 	not _configured
 	input.tool.annotations.destructiveHint == true
+	not input.tool.annotations.readOnlyHint == true
 }
 
 _configured if input.tool.effect_source == "config"

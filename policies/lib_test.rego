@@ -81,3 +81,10 @@ test_configured_effect_replaces_annotations if {
 	lib.destructive with input as fx.with_tool(fx.call({}), strict)
 	lib.writes with input as fx.with_tool(fx.call({}), strict)
 }
+
+test_read_only_hint_outweighs_destructive_hint if {
+	both := {"name": "fs__read", "upstream_name": "read", "annotations": {"readOnlyHint": true, "destructiveHint": true}, "effect": "read"}
+	not lib.destructive with input as fx.with_tool(fx.call({}), both)
+	not lib.writes with input as fx.with_tool(fx.call({}), both)
+	lib.effects == {"read"} with input as fx.with_tool(fx.call({}), both)
+}

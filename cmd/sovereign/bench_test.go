@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+	"github.com/mark3labs/mcp-go/server/servertest"
+
+	"github.com/sovereign-stack/sovereign/core/config"
+	"github.com/sovereign-stack/sovereign/proxy"
+	"github.com/sovereign-stack/sovereign/proxy/upstream"
+)
+
+// BenchmarkGatedToolCall measures what a user pays per tools/call, side by
+// side in one run: an upstream called directly, through the proxy with no
+// policy, with the default policy library (call and result phase), and with
+// the policy and the durable audit log. The call reads a file inside the
+// roots (one path argument), as a filesystem server's read would.
+func BenchmarkGatedToolCall(b *testing.B) {
+	dir := b.TempDir()
+	file := filepath.Join(dir, "notes.md")
+	if err := os.WriteFile(file, []byte("# notes\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	srv := server.NewMCPServer("fs", "1.0", server.WithToolCapabilities(true))
+	srv.AddTool(mcp.NewTool("read_text_file", mcp.WithString("path"), mcp.WithReadOnlyHintAnnotation(true)),
+		func(_ context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return mcp.NewToolResultText("# notes\n\nline two of " + req.GetString("path", "")), nil
+		})
+	ts := servertest.NewTestStreamableHTTPServer(srv)
+	defer ts.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	cfg, err := config.Parse([]byte("data_dir: "+filepath.Join(dir, "data")+"\nroots: ["+dir+"]\n"+
+		// The default limits would throttle a benchmark loop.
+		"policy: {data: ["+filepath.Join(dir, "limits.yaml")+"]}\n"), "bench.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "limits.yaml"), []byte("sovereign_config:\n  rate_limits:\n    calls: {limit: 1000000, window: 1s, burst: 1000000}\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	log := hclog.NewNullLogger()
+	policyGate, err := buildGate(ctx, cfg, gateSetup{}, log)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sink, err := openAudit(ctx, cfg, auditFlags{}, log)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sink.close(log)
+	auditedGate, err := buildGate(ctx, cfg, gateSetup{audit: sink}, log)
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	direct, err := client.NewStreamableHttpClient(ts.URL + "/mcp")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer direct.Close()
+	benchInitialize(b, direct)
+	through := func(g proxy.Gate) *client.Client {
+		p := proxy.New(proxy.Options{
+			Upstreams: []proxy.Upstream{{Spec: upstream.Spec{Name: "fs", Transport: upstream.TransportStreamableHTTP, URL: ts.URL + "/mcp", Timeout: 10 * time.Second}, Prefix: "fs"}},
+			Gate:      g, Principal: osPrincipal(), Logger: log,
+		})
+		go p.Run(ctx)
+		c, err := client.NewInProcessClient(p.Server())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { c.Close() })
+		benchInitialize(b, c)
+		return c
+	}
+	for _, bc := range []struct {
+		name string
+		c    *client.Client
+		tool string
+	}{
+		{"direct", direct, "read_text_file"},
+		{"proxy-no-policy", through(nil), "fs__read_text_file"},
+		{"proxy-policy", through(policyGate), "fs__read_text_file"},
+		{"proxy-policy-audit", through(auditedGate), "fs__read_text_file"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			req := mcp.CallToolRequest{}
+			req.Params.Name = bc.tool
+			req.Params.Arguments = map[string]any{"path": file}
+			lat := make([]time.Duration, 0, b.N)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				start := time.Now()
+				res, err := bc.c.CallTool(ctx, req)
+				lat = append(lat, time.Since(start))
+				if err != nil || res.IsError {
+					b.Fatalf("call: %v %+v", err, res)
+				}
+			}
+			b.StopTimer()
+			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+		})
+	}
+}
+
+func benchInitialize(b *testing.B, c *client.Client) {
+	b.Helper()
+	ctx := context.Background()
+	if err := c.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	req := mcp.InitializeRequest{}
+	req.Params.ProtocolVersion = mcp.LATEST_LEGACY_PROTOCOL_VERSION
+	req.Params.ClientInfo = mcp.Implementation{Name: "bench", Version: "1"}
+	if _, err := c.Initialize(ctx, req); err != nil {
+		b.Fatal(err)
+	}
+}
