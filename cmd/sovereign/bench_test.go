@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"sort"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 
 	"github.com/sovereign-stack/sovereign/core/config"
 	"github.com/sovereign-stack/sovereign/proxy"
+	"github.com/sovereign-stack/sovereign/proxy/proxytest"
 	"github.com/sovereign-stack/sovereign/proxy/upstream"
 )
 
@@ -69,7 +69,7 @@ func BenchmarkGatedToolCall(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer direct.Close()
-	benchInitialize(b, direct)
+	proxytest.Initialize(b, direct)
 	through := func(g proxy.Gate) *client.Client {
 		p := proxy.New(proxy.Options{
 			Upstreams: []proxy.Upstream{{Spec: upstream.Spec{Name: "fs", Transport: upstream.TransportStreamableHTTP, URL: ts.URL + "/mcp", Timeout: 10 * time.Second}, Prefix: "fs"}},
@@ -81,7 +81,7 @@ func BenchmarkGatedToolCall(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { c.Close() })
-		benchInitialize(b, c)
+		proxytest.Initialize(b, c)
 		return c
 	}
 	for _, bc := range []struct {
@@ -94,39 +94,6 @@ func BenchmarkGatedToolCall(b *testing.B) {
 		{"proxy-policy", through(policyGate), "fs__read_text_file"},
 		{"proxy-policy-audit", through(auditedGate), "fs__read_text_file"},
 	} {
-		b.Run(bc.name, func(b *testing.B) {
-			req := mcp.CallToolRequest{}
-			req.Params.Name = bc.tool
-			req.Params.Arguments = map[string]any{"path": file}
-			lat := make([]time.Duration, 0, b.N)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				start := time.Now()
-				res, err := bc.c.CallTool(ctx, req)
-				lat = append(lat, time.Since(start))
-				if err != nil || res.IsError {
-					b.Fatalf("call: %v %+v", err, res)
-				}
-			}
-			b.StopTimer()
-			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-			b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
-			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
-		})
-	}
-}
-
-func benchInitialize(b *testing.B, c *client.Client) {
-	b.Helper()
-	ctx := context.Background()
-	if err := c.Start(ctx); err != nil {
-		b.Fatal(err)
-	}
-	req := mcp.InitializeRequest{}
-	req.Params.ProtocolVersion = mcp.LATEST_LEGACY_PROTOCOL_VERSION
-	req.Params.ClientInfo = mcp.Implementation{Name: "bench", Version: "1"}
-	if _, err := c.Initialize(ctx, req); err != nil {
-		b.Fatal(err)
+		b.Run(bc.name, func(b *testing.B) { proxytest.BenchCalls(b, bc.c, bc.tool, map[string]any{"path": file}) })
 	}
 }
