@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/sovereign-stack/sovereign/core/mcpmsg"
 	"github.com/sovereign-stack/sovereign/core/policy"
@@ -17,6 +18,10 @@ import (
 // Decider evaluates policy decisions; *policy.Engine is one.
 type Decider interface {
 	Decide(ctx context.Context, input map[string]any) policy.Decision
+	// Revision identifies the policy that decides now (a digest of its
+	// modules and data): equal inputs under one revision get equal
+	// decisions, since policies are pure.
+	Revision() string
 }
 
 // Limiter enforces rate limits; *ratelimit.Limiter is one.
@@ -83,7 +88,15 @@ type Options struct {
 type Gate struct {
 	opts Options
 	log  hclog.Logger
+	// visible caches list-phase decisions without facts (may the client
+	// see this tool or prompt): mcp-go asks again on every call, and a
+	// tools/list asks once per tool. Keyed by revision and input.
+	visible *lru.Cache[string, policy.Decision]
 }
+
+// visibleCacheSize bounds the list-phase cache: a catalog's tools and
+// prompts times the sessions that list them.
+const visibleCacheSize = 8192
 
 var _ proxy.Gate = (*Gate)(nil)
 
@@ -92,7 +105,30 @@ func New(opts Options) *Gate {
 	if opts.Logger == nil {
 		opts.Logger = hclog.NewNullLogger()
 	}
-	return &Gate{opts: opts, log: opts.Logger}
+	visible, _ := lru.New[string, policy.Decision](visibleCacheSize)
+	return &Gate{opts: opts, log: opts.Logger, visible: visible}
+}
+
+// evaluate asks the engine, or the cache for a list-phase input without
+// facts seen before under the same revision. Only decisions without
+// obligations are cached (an obligation may have to be enforced each time).
+func (g *Gate) evaluate(ctx context.Context, req *proxy.Request, input map[string]any, factless bool) policy.Decision {
+	if req.Phase != proxy.PhaseList || !factless {
+		return g.opts.Engine.Decide(ctx, input)
+	}
+	raw, err := json.Marshal(input)
+	if err != nil {
+		return g.opts.Engine.Decide(ctx, input)
+	}
+	key := g.opts.Engine.Revision() + "\x00" + string(raw)
+	if d, ok := g.visible.Get(key); ok {
+		return d
+	}
+	d := g.opts.Engine.Decide(ctx, input)
+	if len(d.Obligations) == 0 && d.Revision == g.opts.Engine.Revision() {
+		g.visible.Add(key, d)
+	}
+	return d
 }
 
 // Decide implements proxy.Gate. With an audit log, the decision is recorded
@@ -146,7 +182,7 @@ func (g *Gate) decide(ctx context.Context, req *proxy.Request, ev *evaluation) p
 			f(call, facts)
 		}
 	}
-	d := g.opts.Engine.Decide(ctx, input)
+	d := g.evaluate(ctx, req, input, ev.subject == nil)
 	ev.policy = &d
 	if !d.Allow {
 		if !d.Enforced {

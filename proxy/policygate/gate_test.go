@@ -23,6 +23,8 @@ func (f *fakeEngine) Decide(_ context.Context, in map[string]any) policy.Decisio
 	return f.d
 }
 
+func (f *fakeEngine) Revision() string { return f.d.Revision }
+
 func callRequest(args string) *proxy.Request {
 	return &proxy.Request{
 		Phase: proxy.PhaseCall, Method: "tools/call", SessionID: "s1", CallCount: 3,
@@ -144,5 +146,37 @@ func TestResourceURIBecomesAnArgument(t *testing.T) {
 	args, _ := eng.inputs[0]["args"].(map[string]any)
 	if args["uri"] != "file:///etc/shadow" || seen == nil {
 		t.Fatalf("resources/read input args = %v (facts saw %v)", eng.inputs[0]["args"], seen)
+	}
+}
+
+func TestListPhaseDecisionsAreCached(t *testing.T) {
+	t.Parallel()
+	eng := &fakeEngine{d: policy.Decision{Allow: true, Enforced: true, Revision: "r1"}}
+	g := New(Options{Engine: eng})
+	list := func(name string) proxy.Decision {
+		return g.Decide(context.Background(), &proxy.Request{Phase: proxy.PhaseList, Method: "tools/list", SessionID: "s",
+			Server: "fs", Name: name, Original: strings.TrimPrefix(name, "fs__")})
+	}
+	list("fs__read")
+	d := list("fs__read")
+	if len(eng.inputs) != 1 || !d.Allow || d.ID == "" {
+		t.Fatalf("the same list input was evaluated %d times (want 1); %+v", len(eng.inputs), d)
+	}
+	list("fs__write")
+	eng.d.Revision = "r2" // a reload
+	list("fs__read")
+	if len(eng.inputs) != 3 {
+		t.Fatalf("evaluations %d, want 3 (a new tool, then a new revision)", len(eng.inputs))
+	}
+	eng.d.Obligations = []policy.Obligation{{"type": "audit"}}
+	list("fs__other")
+	list("fs__other")
+	if len(eng.inputs) != 5 {
+		t.Fatalf("a decision with obligations was cached (%d evaluations)", len(eng.inputs))
+	}
+	g.Decide(context.Background(), callRequest(`{}`))
+	g.Decide(context.Background(), callRequest(`{}`))
+	if len(eng.inputs) != 7 {
+		t.Fatalf("call-phase decisions were cached (%d evaluations)", len(eng.inputs))
 	}
 }
