@@ -60,9 +60,8 @@ func (g *Gate) decisionBody(req *proxy.Request, d proxy.Decision, ev *evaluation
 		b["upstream"] = req.Server
 	}
 	switch {
-	case req.Method == "tools/call" || req.Method == "tools/list":
-		eff, source, _ := toolEffect(req, g.opts.Tools)
-		b["tool"] = map[string]any{"name": req.Name, "upstream_name": req.Original, "effect": eff, "effect_source": source}
+	case ev.tool != nil:
+		b["tool"] = map[string]any{"name": req.Name, "upstream_name": req.Original, "effect": ev.tool["effect"], "effect_source": ev.tool["effect_source"]}
 	case req.URI != "":
 		b["resource"] = map[string]any{"uri": req.URI, "upstream_uri": upstreamURI(req)}
 	case req.Name != "":

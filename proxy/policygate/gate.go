@@ -150,6 +150,7 @@ type evaluation struct {
 	subject  json.RawMessage  // the arguments (or result) the facts were computed over
 	args     any              // subject decoded
 	policy   *policy.Decision // the engine's decision, when it ran
+	tool     map[string]any   // input.tool, when the request concerns a tool
 }
 
 func (g *Gate) decide(ctx context.Context, req *proxy.Request, ev *evaluation) proxy.Decision {
@@ -162,6 +163,7 @@ func (g *Gate) decide(ctx context.Context, req *proxy.Request, ev *evaluation) p
 		return proxy.Decision{Allow: true, ID: id}
 	}
 	input := baseInput(req, g.opts.Tools)
+	ev.tool, _ = input["tool"].(map[string]any)
 	facts := map[string]any{"roots": g.opts.Roots, "home": g.opts.Home}
 	input["facts"] = facts
 	if subject, key, ok := factSubject(req); ok {
