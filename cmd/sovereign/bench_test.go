@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,6 +35,13 @@ func BenchmarkGatedToolCall(b *testing.B) {
 	srv.AddTool(mcp.NewTool("read_text_file", mcp.WithString("path"), mcp.WithReadOnlyHintAnnotation(true)),
 		func(_ context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			return mcp.NewToolResultText("# notes\n\nline two of " + req.GetString("path", "")), nil
+		})
+	// A 64 KiB markdown result (the most of one string the result phase
+	// examines): what a file read or a web fetch returns.
+	big := strings.Repeat("Run `make test` before you push; the SQL tutorial selects rows by id. See https://go.dev/doc.\n", 64<<10/96)
+	srv.AddTool(mcp.NewTool("read_big_file", mcp.WithString("path"), mcp.WithReadOnlyHintAnnotation(true)),
+		func(_ context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return mcp.NewToolResultText(big), nil
 		})
 	ts := servertest.NewTestStreamableHTTPServer(srv)
 	defer ts.Close()
@@ -93,6 +101,8 @@ func BenchmarkGatedToolCall(b *testing.B) {
 		{"proxy-no-policy", through(nil), "fs__read_text_file"},
 		{"proxy-policy", through(policyGate), "fs__read_text_file"},
 		{"proxy-policy-audit", through(auditedGate), "fs__read_text_file"},
+		{"direct-64KiB-result", direct, "read_big_file"},
+		{"proxy-policy-64KiB-result", through(policyGate), "fs__read_big_file"},
 	} {
 		b.Run(bc.name, func(b *testing.B) { proxytest.BenchCalls(b, bc.c, bc.tool, map[string]any{"path": file}) })
 	}
