@@ -50,6 +50,7 @@ func openAudit(ctx context.Context, cfg config.Config, f auditFlags, log hclog.L
 		MaxSegmentAge:      cfg.Audit.MaxSegmentAge.D(),
 		CheckpointEvery:    int(cfg.Audit.CheckpointEvery),
 		CheckpointInterval: cfg.Audit.CheckpointInterval.D(),
+		Retention:          cfg.Audit.Retention.D(),
 		AcceptDamage:       f.acceptDamage,
 		Logger:             log.Named("audit"),
 	})

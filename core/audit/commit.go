@@ -29,6 +29,7 @@ type writer struct {
 	opened      time.Time   // when its first record was written
 	needSegment bool        // seg is a new segment: create it and start with segment_opened
 	prevSegment string      // the sealed segment before seg, for segment_opened
+	pruneDue    bool        // a rotation happened: apply retention with the next batch
 
 	next            uint64 // seq of the next record
 	last            Hash   // leaf hash of the last record
@@ -142,7 +143,7 @@ func (w *writer) start(rec *recovery) error {
 	}
 	w.begin()
 	if w.needSegment && w.seg.first > 0 {
-		w.addOwn(Entry{Kind: KindSegmentOpened, Body: map[string]any{"segment": w.seg.name, "previous": w.prevSegment}})
+		w.addSegmentOpened()
 	}
 	w.needSegment = false
 	w.addOwn(Entry{Kind: KindLogOpened, Body: map[string]any{
@@ -152,6 +153,7 @@ func (w *writer) start(rec *recovery) error {
 		"key":      fmt.Sprintf("%s+%08x", w.opts.Keys.Verifier.Name(), w.opts.Keys.Verifier.KeyHash()),
 		"reason":   reason,
 	}})
+	w.prune(now)
 	if t := rec.torn; t != nil {
 		w.addOwn(Entry{Kind: KindRecoveredTornTail, Body: map[string]any{
 			"segment":    t.segment,
@@ -399,7 +401,19 @@ func (w *writer) rotate(now time.Time) error {
 	w.log.Info("audit segment sealed", "segment", sealed, "records", w.next-w.seg.first, "bytes", w.size)
 	w.seg = segmentRef{name: SegmentName(w.next), first: w.next}
 	w.needSegment, w.prevSegment = true, sealed
+	w.pruneDue = w.opts.Retention > 0
 	return w.createSegment(now)
+}
+
+// addSegmentOpened adds the first record of a new segment: the segment
+// before it and the tree state of every record before it, which lets the
+// log verify once the segments before are deleted.
+func (w *writer) addSegmentOpened() {
+	w.addOwn(Entry{Kind: KindSegmentOpened, Body: map[string]any{
+		"segment":  w.seg.name,
+		"previous": w.prevSegment,
+		"tree":     w.tree.State().recordValue(),
+	}})
 }
 
 // process commits one batch of requests: rotation or a retry first when due,
@@ -423,8 +437,12 @@ func (w *writer) process(reqs []*request, closing, tick bool) error {
 	}
 	w.begin()
 	if w.needSegment {
-		w.addOwn(Entry{Kind: KindSegmentOpened, Body: map[string]any{"segment": w.seg.name, "previous": w.prevSegment}})
+		w.addSegmentOpened()
 		w.needSegment = false
+	}
+	if w.pruneDue {
+		w.pruneDue = false
+		w.prune(now)
 	}
 	if w.failed {
 		failureSeq := w.next

@@ -68,6 +68,9 @@ type Options struct {
 	// CheckpointInterval appends a checkpoint this often when records were
 	// added since the last one (default 1s).
 	CheckpointInterval time.Duration
+	// Retention deletes whole sealed segments whose last record is older
+	// than this, at rotation and at Open (0, the default, keeps them all).
+	Retention time.Duration
 	// AcceptDamage starts over a damaged log instead of refusing to open,
 	// appending tamper_accepted (the operator's --audit-accept-damage).
 	AcceptDamage bool
@@ -116,7 +119,7 @@ func (o *Options) setDefaults() error {
 	if o.QueueSize == 0 {
 		o.QueueSize = DefaultQueueSize
 	}
-	if o.MaxSegmentBytes < 0 || o.MaxSegmentAge < 0 || o.CheckpointEvery < 0 || o.CheckpointInterval < 0 || o.QueueSize < 0 {
+	if o.MaxSegmentBytes < 0 || o.MaxSegmentAge < 0 || o.CheckpointEvery < 0 || o.CheckpointInterval < 0 || o.QueueSize < 0 || o.Retention < 0 {
 		problems = append(problems, errors.New("negative size, age, interval or count"))
 	}
 	if o.Logger == nil {

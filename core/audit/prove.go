@@ -68,8 +68,11 @@ func Prove(ctx context.Context, dir string, seq uint64, keys note.Verifiers) (*B
 	if l.Problem != nil {
 		return nil, fmt.Errorf("log %s is damaged, no proof is drawn from it: %s", l.Name, l.Problem)
 	}
-	if seq >= l.Records {
-		return nil, fmt.Errorf("log %s has no record %d (it holds %d)", l.Name, seq, l.Records)
+	if seq < l.First {
+		return nil, fmt.Errorf("log %s has no record %d: records 0…%d were deleted (retention)", l.Name, seq, l.First-1)
+	}
+	if seq >= l.First+l.Records {
+		return nil, fmt.Errorf("log %s has no record %d (it holds %d…%d)", l.Name, seq, l.First, l.First+l.Records-1)
 	}
 	if l.Newest == nil || l.Newest.Size <= seq {
 		covered := "no checkpoint yet"
@@ -95,7 +98,15 @@ func Prove(ctx context.Context, dir string, seq uint64, keys note.Verifiers) (*B
 		}
 	}
 	r := rangeFactory.NewEmptyRange(0)
-	err = forEachLine(ctx, l.Folder, size, func(i uint64, line []byte) error {
+	if l.First > 0 {
+		// The first segments were deleted: start from the tree state the
+		// first segment_opened carries (Verify checked it against a
+		// signed checkpoint); its nodes are the proof's left siblings.
+		if r, err = prunedStart(l.Folder, l.First, visit); err != nil {
+			return nil, err
+		}
+	}
+	err = forEachLine(ctx, l.Folder, l.First, size, func(i uint64, line []byte) error {
 		if i == seq {
 			record = append([]byte(nil), line...)
 		}
@@ -147,14 +158,37 @@ func Prove(ctx context.Context, dir string, seq uint64, keys note.Verifiers) (*B
 	return b, nil
 }
 
-// forEachLine calls fn with the first n lines of the log folder's
-// segments, in order. The log was verified just before: lines are records.
-func forEachLine(ctx context.Context, folder string, n uint64, fn func(i uint64, line []byte) error) error {
+// prunedStart is the compact range of records 0…first−1 of a log whose
+// first segments were deleted, from the tree state of its first
+// segment_opened; visit sees its nodes.
+func prunedStart(folder string, first uint64, visit compact.VisitFn) (*compact.Range, error) {
+	line, err := firstLine(filepath.Join(folder, SegmentName(first)))
+	if err != nil {
+		return nil, err
+	}
+	_, st, err := parseOpenedHead(line)
+	if err != nil || st.Size != first {
+		return nil, fmt.Errorf("the first segment of %s does not carry the tree state of records 0…%d (%v)", folder, first-1, err)
+	}
+	t, err := TreeFromState(st)
+	if err != nil {
+		return nil, err
+	}
+	for i, id := range compact.RangeNodes(0, first, nil) {
+		visit(id, st.Hashes[i][:])
+	}
+	return t.r, nil
+}
+
+// forEachLine calls fn with the lines of the log folder's segments, in
+// order, numbered from first (the seq of the first line present) up to
+// n−1. The log was verified just before: lines are records.
+func forEachLine(ctx context.Context, folder string, first, n uint64, fn func(i uint64, line []byte) error) error {
 	lf, err := readLogFolder(folder)
 	if err != nil {
 		return err
 	}
-	var i uint64
+	i := first
 	for _, sg := range lf.segs {
 		if i >= n {
 			break

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -84,6 +85,14 @@ type recovery struct {
 	jumpFrom   *uint64      // the seq expected where seq last jumped forward
 	pending    *pendingVerdict
 
+	// A log whose first segments were deleted starts from the tree state
+	// in segment_opened at importSeq; a signed checkpoint after it must
+	// vouch for it (importAuth).
+	imported      bool
+	importAuth    bool
+	importSeq     uint64
+	importSegment string
+
 	trusted     *Checkpoint // the checkpoint file, when signed by a known key
 	trustedRoot *Hash       // root of the first trusted.Size leaves, once read
 }
@@ -127,6 +136,9 @@ func recoverLog(ctx context.Context, path, folder string, keys Keys) (*recovery,
 	if err := r.readCheckpointFile(filepath.Join(path, CheckpointFile)); err != nil {
 		return nil, err
 	}
+	if len(segs) > 0 && segs[0].first > 0 {
+		r.importTree(filepath.Join(path, segs[0].name), segs[0])
+	}
 	r.noteTrustedRoot()
 	buf := make([]byte, 0, 64<<10)
 	for i, seg := range segs {
@@ -137,11 +149,41 @@ func recoverLog(ctx context.Context, path, folder string, keys Keys) (*recovery,
 			return nil, fmt.Errorf("audit: recovery: %w", err)
 		}
 	}
+	if r.imported && !r.importAuth {
+		r.damageAt(segs[0].name, r.importSeq, damageUnsigned, "the log starts at seq %d (its first segments were deleted) and no signed checkpoint vouches for the tree state of its segment_opened", r.importSeq)
+	}
 	r.checkTrusted()
 	if r.damage == nil {
 		r.damage = r.fileDamage
 	}
 	return r, nil
+}
+
+// importTree starts from the tree state of the first segment's
+// segment_opened when the log's first segments were deleted (retention).
+// Its prev link to the deleted records cannot be checked; a later signed
+// checkpoint vouches for the state (checkCheckpointRecord). Anything else
+// is left to scanSegment, which reports the GAP.
+func (r *recovery) importTree(path string, seg segmentRef) {
+	line, err := firstLine(path)
+	if err != nil {
+		return
+	}
+	h, st, err := parseOpenedHead(line)
+	if err != nil || h.Seq != seg.first {
+		return
+	}
+	var prev Hash
+	if n, err := hex.Decode(prev[:], []byte(h.Prev)); err != nil || n != len(prev) || len(h.Prev) != 2*len(prev) {
+		return
+	}
+	tree, err := TreeFromState(st)
+	if err != nil {
+		return
+	}
+	r.tree, r.records, r.expect, r.last = tree, h.Seq, h.Seq, prev
+	r.lastKind, r.lastNext, r.lastSegment = KindSegmentSealed, seg.name, h.Previous
+	r.imported, r.importSeq, r.importSegment = true, h.Seq, seg.name
 }
 
 // damageAt keeps the first damage found.
@@ -202,6 +244,8 @@ func (r *recovery) checkTrusted() {
 	case c == nil:
 	case r.origin != "" && c.Origin != r.origin:
 		r.fileDamageAt(0, damageFork, "the checkpoint file is of log %s, the log is %s", c.Origin, r.origin)
+	case r.imported && c.Size < r.importSeq:
+		// It covers only deleted records: nothing to check it against.
 	case c.Size > r.records:
 		r.fileDamageAt(r.records, damageTruncated, "the checkpoint file covers %d records, the log holds %d", c.Size, r.records)
 	case r.trustedRoot == nil || *r.trustedRoot != c.Root:
@@ -406,6 +450,10 @@ func (r *recovery) checkCheckpointRecord(seg segmentRef, seq uint64, h recordHea
 		r.damageAt(seg.name, seq, damageModified, "checkpoint: %v", err)
 		return
 	}
+	if r.imported && !r.importAuth && h.have&hasRoot != 0 && h.size == int64(seq) && h.root != base64.StdEncoding.EncodeToString(root[:]) {
+		r.damageAt(r.importSegment, r.importSeq, damageModified, "the tree state in segment_opened %d (the first record kept) is not the one the signer had: checkpoint record %d does not match it", r.importSeq, seq)
+		return
+	}
 	if h.have&(hasSize|hasRoot|hasNote) != hasSize|hasRoot|hasNote || h.size != int64(seq) || h.root != base64.StdEncoding.EncodeToString(root[:]) {
 		r.damageAt(seg.name, seq, damageModified, "checkpoint record %d: size or root is not that of the records before it", seq)
 		return
@@ -433,7 +481,9 @@ func (r *recovery) checkCheckpointRecord(seg segmentRef, seq uint64, h recordHea
 	}
 	if c.Origin != r.origin || c.Size != seq || c.Root != root {
 		r.damageAt(seg.name, seq, damageModified, "checkpoint record %d: the note is not the checkpoint of the records before it", seq)
+		return
 	}
+	r.importAuth = true
 }
 
 func prevSeqText(seq uint64) string {

@@ -3,6 +3,7 @@ package audit
 import (
 	"bufio"
 	"bytes"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"strings"
@@ -194,4 +195,48 @@ func (s *logScan) renamedHint() string {
 		hint += fmt.Sprintf("; other files in the folder: %s", strings.Join(s.lf.stray, ", "))
 	}
 	return hint
+}
+
+// importTree starts the scan from the tree state of the first segment's
+// segment_opened when the log's first segments were deleted (retention):
+// the segment is the first present, its first record is segment_opened at
+// seq = the segment's seq, carrying the tree state of that many records.
+// False when it is not such a segment (a GAP then).
+func (s *logScan) importTree(line []byte, seq uint64, at lineLoc) bool {
+	if s.segIdx != 0 || s.n != 0 || seq != s.seg.seq || seq == 0 {
+		return false
+	}
+	h, st, err := parseOpenedHead(line)
+	if err != nil || h.Seq != seq || len(h.Prev) != len(s.prevHex) {
+		return false
+	}
+	if _, err := hex.DecodeString(h.Prev); err != nil {
+		return false
+	}
+	tree, err := TreeFromState(st)
+	if err != nil {
+		return false
+	}
+	s.tree, s.cachedValid = tree, false
+	s.n = seq
+	copy(s.prevHex[:], h.Prev)
+	s.prevSeg, s.prevSealed = h.Previous, true
+	s.spans[len(s.spans)-1].first = seq
+	s.imported, s.importSeq, s.importAt = true, seq, at
+	s.rep.Notes = append(s.rep.Notes, fmt.Sprintf("records 0…%d were deleted (retention): the log starts with segment %s, from the tree state its segment_opened carries; its prev link to the deleted records cannot be checked, the next signed checkpoint vouches for the state", seq-1, s.seg.name))
+	return true
+}
+
+// dropUncheckable sets aside the trusted checkpoints older than the first
+// record kept: the leaves they cover are deleted.
+func (s *logScan) dropUncheckable() {
+	keep := s.mine[:0]
+	for _, t := range s.mine {
+		if t.cp.Size < s.n {
+			s.rep.Notes = append(s.rep.Notes, fmt.Sprintf("%s (size %d) covers only deleted records (the log starts at seq %d): it cannot be checked", t.res.Source, t.cp.Size, s.n))
+			continue
+		}
+		keep = append(keep, t)
+	}
+	s.mine = keep
 }

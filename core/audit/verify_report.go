@@ -80,10 +80,13 @@ type CheckpointInfo struct {
 
 // LogReport is the verdict on one log folder.
 type LogReport struct {
-	Folder   string `json:"folder"` // path of the log folder
-	Name     string `json:"name"`   // its base name, e.g. "main"
-	Origin   string `json:"origin,omitempty"`
-	Records  uint64 `json:"records"`  // records read (up to the first problem)
+	Folder  string `json:"folder"` // path of the log folder
+	Name    string `json:"name"`   // its base name, e.g. "main"
+	Origin  string `json:"origin,omitempty"`
+	Records uint64 `json:"records"` // records read (up to the first problem)
+	// First is the seq of the first record present: above 0 when the
+	// first segments were deleted (retention).
+	First    uint64 `json:"first,omitempty"`
 	Segments int    `json:"segments"` // segment files
 	Bytes    int64  `json:"bytes"`    // bytes read
 	// Newest is the newest checkpoint found in the log (records or its
@@ -206,6 +209,9 @@ func writeLogText(b *strings.Builder, l *LogReport) {
 	}
 	b.WriteString("\n")
 	fmt.Fprintf(b, "  %s %s in %d %s", groupDigits(l.Records), pluralWord(int(min(l.Records, 2)), "record", "records"), l.Segments, pluralWord(l.Segments, "segment", "segments"))
+	if l.First > 0 {
+		fmt.Fprintf(b, " (seq %s on: the records before were deleted)", groupDigits(l.First))
+	}
 	if l.Newest != nil {
 		fmt.Fprintf(b, "; newest checkpoint: size %s", groupDigits(l.Newest.Size))
 	}
@@ -220,13 +226,14 @@ func writeLogText(b *strings.Builder, l *LogReport) {
 		}
 		return
 	}
+	end := l.First + l.Records // the seq after the last record
 	switch {
 	case l.Records == 0:
 		b.WriteString("  OK: the log holds no records\n")
 	case l.Anchored > 0:
 		fmt.Fprintf(b, "  OK: intact up to seq %s, covered by %s\n", groupDigits(l.Anchored-1), l.AnchoredBy)
-		if l.Anchored < l.Records {
-			fmt.Fprintf(b, "  %s consistent", capitalize(seqRange(l.Anchored, l.Records-1, "is", "are")))
+		if l.Anchored < end {
+			fmt.Fprintf(b, "  %s consistent", capitalize(seqRange(l.Anchored, end-1, "is", "are")))
 			if l.Signed > l.Anchored {
 				fmt.Fprintf(b, " (signed by the log up to seq %s)", groupDigits(l.Signed-1))
 			}
@@ -235,12 +242,12 @@ func writeLogText(b *strings.Builder, l *LogReport) {
 	default:
 		b.WriteString("  OK: consistent, but only the log's own checkpoints vouch for it: truncation of the newest records would not be detected\n")
 		if l.Signed > 0 {
-			fmt.Fprintf(b, "  the log's checkpoints sign records 0…%s", groupDigits(l.Signed-1))
+			fmt.Fprintf(b, "  the log's checkpoints sign records %s…%s", groupDigits(l.First), groupDigits(l.Signed-1))
 			switch {
-			case l.Signed == l.Records-1 && l.Newest != nil && l.Newest.Source == fmt.Sprintf("checkpoint record %d", l.Signed):
+			case l.Signed == end-1 && l.Newest != nil && l.Newest.Source == fmt.Sprintf("checkpoint record %d", l.Signed):
 				b.WriteString(" (the last record is that checkpoint)")
-			case l.Signed < l.Records:
-				fmt.Fprintf(b, "; %s chained but not yet signed", seqRange(l.Signed, l.Records-1, "is", "are"))
+			case l.Signed < end:
+				fmt.Fprintf(b, "; %s chained but not yet signed", seqRange(l.Signed, end-1, "is", "are"))
 			}
 			b.WriteString("\n")
 		} else {

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -61,6 +62,16 @@ type logScan struct {
 	pend      *verdictPending
 	problem   *Problem
 	chainOnly bool // after a hole: only seq and prev are followed
+
+	// A log whose first segments were deleted (retention) starts from the
+	// tree state its first segment_opened carries; the next signed
+	// checkpoint vouches for it.
+	imported   bool
+	importAuth bool
+	importSeq  uint64
+	importAt   lineLoc
+	// pruneThrough is through_seq of the last retention_prune record.
+	pruneThrough *uint64
 
 	segIdx      int
 	seg         *segOnDisk
@@ -122,6 +133,9 @@ func (s *logScan) run() error {
 		s.finish()
 	}
 	s.rep.Records = s.lines
+	if s.imported {
+		s.rep.First = s.importSeq
+	}
 	s.rep.Bytes = s.bytes
 	if s.origin != nil {
 		s.rep.Origin = string(s.origin)
@@ -272,9 +286,14 @@ func (s *logScan) line(line []byte, at lineLoc) {
 		s.fail(Modified, s.n, at, "the record has no integer seq or no string prev")
 		return
 	}
+	importing := false
 	if s.segStart && s.seg.seq != s.n {
-		s.segmentGap(seq, at)
-		return
+		if !s.importTree(line, seq, at) {
+			s.segmentGap(seq, at)
+			return
+		}
+		importing = true
+		prevMatch = bytes.Equal(prevRaw, s.prevHex[:])
 	}
 
 	// The chain: seq and prev.
@@ -321,13 +340,16 @@ func (s *logScan) line(line []byte, at lineLoc) {
 		s.fail(Modified, s.n, at, "the record has no log (origin)")
 		return
 	}
-	if s.n == 0 {
+	if s.origin == nil {
 		if lf.f[fLog].esc {
-			s.fail(Modified, 0, at, "the origin holds escaped characters")
+			s.fail(Modified, s.n, at, "the origin holds escaped characters")
 			return
 		}
 		s.origin = bytes.Clone(logRaw)
 		s.matchTrusted()
+		if importing {
+			s.dropUncheckable()
+		}
 	} else if !bytes.Equal(logRaw, s.origin) {
 		s.fail(Modified, s.n, at, fmt.Sprintf("log is %q, not the log's origin %q", logRaw, s.origin))
 		return
@@ -352,7 +374,7 @@ func (s *logScan) line(line []byte, at lineLoc) {
 			return
 		}
 	case KindSegmentOpened:
-		if !s.segStart || s.segIdx == 0 {
+		if !s.segStart || s.segIdx == 0 && !importing {
 			s.fail(Modified, s.n, at, "segment_opened is not the first line of a later segment")
 			return
 		}
@@ -361,6 +383,13 @@ func (s *logScan) line(line []byte, at lineLoc) {
 		if !ok1 || !ok2 || !sameSegment(prevName, s.prevSeg) || !sameSegment(own, s.seg.name) {
 			s.fail(Modified, s.n, at, fmt.Sprintf("segment_opened names segment %q after %q; it is %s after %s", own, prevName, s.seg.name, s.prevSeg))
 			return
+		}
+	case KindRetentionPrune:
+		var rp struct {
+			Through *uint64 `json:"through_seq"`
+		}
+		if json.Unmarshal(line, &rp) == nil && rp.Through != nil {
+			s.pruneThrough = rp.Through
 		}
 	case KindSegmentSealed:
 		if !s.haveCp || s.lastCp != s.n-1 || s.prevKind != KindCheckpoint {
@@ -528,7 +557,10 @@ func (s *logScan) checkpointRecord(line []byte, at lineLoc) bool {
 		s.fail(Modified, s.n, at, "the checkpoint record's size or root differs from its signed note")
 		return false
 	}
-	if computed := s.root(); computed != c.Root {
+	if computed := s.root(); computed != c.Root && s.imported && !s.importAuth {
+		s.fail(Modified, s.importSeq, s.importAt, fmt.Sprintf("the tree state in segment_opened %d (the first record kept) is not the one the signer had: the signed checkpoint of size %d does not match it and records %d…%d", s.importSeq, c.Size, s.importSeq, s.n-1))
+		return false
+	} else if computed != c.Root {
 		from := uint64(0)
 		if s.haveCp {
 			from = s.lastCp
@@ -537,6 +569,7 @@ func (s *logScan) checkpointRecord(line []byte, at lineLoc) bool {
 		return false
 	}
 	s.haveCp, s.lastCp, s.sinceCp = true, s.n, 0
+	s.importAuth = true
 	s.newest = &CheckpointInfo{Size: c.Size, Root: base64.StdEncoding.EncodeToString(c.Root[:]), Source: fmt.Sprintf("checkpoint record %d", s.n), Note: text}
 	return true
 }
@@ -561,6 +594,13 @@ func (s *logScan) finish() {
 	at := lineLoc{}
 	if s.lines > 0 {
 		at = s.prevAt
+	}
+	if s.imported && !s.importAuth {
+		s.fail(Unsigned, s.importSeq, s.importAt, fmt.Sprintf("the log starts at seq %d (its first segments were deleted) and no signed checkpoint after segment_opened %d vouches for the tree state it carries", s.importSeq, s.importSeq))
+		return
+	}
+	if s.imported && (s.pruneThrough == nil || *s.pruneThrough != s.importSeq-1) {
+		s.rep.Notes = append(s.rep.Notes, fmt.Sprintf("no retention_prune record accounts for records 0…%d: they were deleted by something other than the writer's retention (or it crashed right after deleting them)", s.importSeq-1))
 	}
 	if s.sealed && s.emptyLast == "" {
 		// The writer seals a segment (checkpoint, segment_sealed) before it

@@ -190,6 +190,7 @@ func (s *logScan) checkOne(t *trustedCP, at lineLoc) {
 		return
 	}
 	t.res.Status = StatusOK
+	s.importAuth = true
 	if t.res.External && t.cp.Size >= s.rep.Anchored {
 		s.rep.Anchored, s.rep.AnchoredBy = t.cp.Size, t.res.Source
 	}

@@ -126,6 +126,11 @@ type Audit struct {
 	// CheckpointInterval is key "audit.checkpoint_interval": a checkpoint at
 	// least this often while records are written. Default 1s; 10ms to 1h.
 	CheckpointInterval Duration `json:"checkpoint_interval" yaml:"checkpoint_interval"`
+	// Retention is key "audit.retention": whole sealed segments whose last
+	// record is older are deleted, at rotation and at start; what is left
+	// still verifies (docs/audit-format.md, "Retention"). Default 0: keep
+	// every segment; otherwise at least 1h.
+	Retention Duration `json:"retention" yaml:"retention"`
 }
 
 // AuditDir is where the audit log folders live.

@@ -102,6 +102,9 @@ func (a Audit) validate(ps *problems) {
 	if t := a.CheckpointInterval.D(); t < 10*time.Millisecond || t > time.Hour {
 		ps.add("audit.checkpoint_interval", pos{}, "must be from 10ms to 1h, not %s", t)
 	}
+	if r := a.Retention.D(); r != 0 && r < time.Hour {
+		ps.add("audit.retention", pos{}, "must be 0 (keep every segment) or at least 1h, not %s", r)
+	}
 }
 
 // validate adds the problems of the listen section.

@@ -282,3 +282,31 @@ func TestAuditKeysOutsideTheLog(t *testing.T) {
 		t.Fatalf("disabled audit: %v", err)
 	}
 }
+
+func TestAuditRetention(t *testing.T) {
+	for _, tc := range []struct {
+		retention time.Duration
+		ok        bool
+	}{
+		{0, true},
+		{time.Hour, true},
+		{30 * 24 * time.Hour, true},
+		{30 * time.Minute, false},
+		{-time.Hour, false},
+	} {
+		cfg := Default()
+		cfg.DataDir = "/srv/sov"
+		cfg.Audit.Retention = Duration(tc.retention)
+		err := cfg.Validate()
+		if tc.ok != (err == nil) {
+			t.Errorf("retention %s: %v", tc.retention, err)
+			continue
+		}
+		if !tc.ok {
+			ps := problemsOf(t, err)
+			if len(ps) != 1 || ps[0].Path != "audit.retention" || !strings.Contains(ps[0].Message, "at least 1h") {
+				t.Errorf("retention %s: problems %v", tc.retention, ps)
+			}
+		}
+	}
+}
