@@ -51,6 +51,7 @@ func openAudit(ctx context.Context, cfg config.Config, f auditFlags, log hclog.L
 		CheckpointEvery:    int(cfg.Audit.CheckpointEvery),
 		CheckpointInterval: cfg.Audit.CheckpointInterval.D(),
 		Retention:          cfg.Audit.Retention.D(),
+		Anchors:            cfg.Audit.Anchors,
 		AcceptDamage:       f.acceptDamage,
 		Logger:             log.Named("audit"),
 	})

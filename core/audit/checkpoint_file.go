@@ -2,6 +2,8 @@ package audit
 
 import (
 	"encoding/base64"
+	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/hashicorp/go-hclog"
@@ -12,8 +14,9 @@ import (
 // hold up the next batch). Only the newest note matters: notes published
 // while a write is under way replace each other.
 type checkpointPublisher struct {
-	path string
-	log  hclog.Logger
+	path    string
+	anchors []string // more files the note is copied to (Options.Anchors)
+	log     hclog.Logger
 
 	mu      sync.Mutex
 	pending []byte // the newest note not yet written
@@ -65,7 +68,24 @@ func (p *checkpointPublisher) write() error {
 		}
 		p.mu.Unlock()
 	}
+	for _, a := range p.anchors {
+		if aerr := writeFileAtomic(a, note, 0o644); aerr != nil {
+			p.log.Warn("cannot copy the audit checkpoint to an anchor; the next checkpoint retries", "anchor", a, "error", aerr)
+		}
+	}
 	return err
+}
+
+// anchorFiles are the files in the anchor directories a log's checkpoints
+// are copied to, one name per origin so that logs (and machines) sharing an
+// anchor directory do not overwrite each other.
+func anchorFiles(dirs []string, origin string) []string {
+	name := strings.NewReplacer("/", "_", "\\", "_").Replace(origin) + ".checkpoint"
+	out := make([]string, 0, len(dirs))
+	for _, d := range dirs {
+		out = append(out, filepath.Join(d, name))
+	}
+	return out
 }
 
 // stop ends run (if it was started) and writes the last note: after it, the

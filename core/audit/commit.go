@@ -100,6 +100,7 @@ func newWriter(opts *Options, logger hclog.Logger, path string, rec *recovery) (
 		w.origin = o
 	}
 	w.publisher = newCheckpointPublisher(filepath.Join(path, CheckpointFile), logger)
+	w.publisher.anchors = anchorFiles(opts.Anchors, w.origin)
 	return w, nil
 }
 

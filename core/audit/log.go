@@ -71,6 +71,13 @@ type Options struct {
 	// Retention deletes whole sealed segments whose last record is older
 	// than this, at rotation and at Open (0, the default, keeps them all).
 	Retention time.Duration
+	// Anchors are directories, ideally ones the proxy's user cannot change
+	// afterwards (a mount of another machine, an append-only or
+	// write-once store), where every new checkpoint of the log is also
+	// written, as <origin with "/" replaced by "_">.checkpoint: what verify
+	// --checkpoint takes to detect truncation. A failed anchor write is
+	// logged; it never stops the log.
+	Anchors []string
 	// AcceptDamage starts over a damaged log instead of refusing to open,
 	// appending tamper_accepted (the operator's --audit-accept-damage).
 	AcceptDamage bool

@@ -131,6 +131,11 @@ type Audit struct {
 	// still verifies (docs/audit-format.md, "Retention"). Default 0: keep
 	// every segment; otherwise at least 1h.
 	Retention Duration `json:"retention" yaml:"retention"`
+	// Anchors is key "audit.anchors": directories where every new checkpoint
+	// is also written (<origin>.checkpoint), ideally ones the proxy's user
+	// cannot rewrite later; what verify --checkpoint takes to detect a
+	// cut-off log. "~" is expanded.
+	Anchors []string `json:"anchors" yaml:"anchors"`
 }
 
 // AuditDir is where the audit log folders live.

@@ -11,7 +11,7 @@ import (
 // lists them.
 var (
 	configKeys = []string{"data_dir", "log_level", "limits", "listen", "roots", "policy", "audit", "servers"}
-	auditKeys  = []string{"enabled", "dir", "keys_dir", "max_segment_bytes", "max_segment_age", "checkpoint_every", "checkpoint_interval", "retention"}
+	auditKeys  = []string{"enabled", "dir", "keys_dir", "max_segment_bytes", "max_segment_age", "checkpoint_every", "checkpoint_interval", "anchors", "retention"}
 	policyKeys = []string{"paths", "data", "mode", "builtin", "timeout"}
 	limitsKeys = []string{"max_message_bytes"}
 	listenKeys = []string{"http", "allowed_hosts", "allowed_origins", "insecure_allow_remote"}
@@ -109,6 +109,8 @@ func (d *decoder) config(root *node, cfg *Config) {
 					d.integer(v, path, &cfg.Audit.CheckpointEvery)
 				case "checkpoint_interval":
 					d.duration(v, path, &cfg.Audit.CheckpointInterval)
+				case "anchors":
+					d.strList(v, path, &cfg.Audit.Anchors)
 				case "retention":
 					d.duration(v, path, &cfg.Audit.Retention)
 				}

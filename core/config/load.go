@@ -176,6 +176,7 @@ func (d *decoder) normalise(cfg *Config, e env) {
 	expandAll(cfg.Roots, "roots")
 	expandAll(cfg.Policy.Paths, "policy.paths")
 	expandAll(cfg.Policy.Data, "policy.data")
+	expandAll(cfg.Audit.Anchors, "audit.anchors")
 	for path, v := range map[string]*string{"audit.dir": &cfg.Audit.Dir, "audit.keys_dir": &cfg.Audit.KeysDir} {
 		if *v == "" {
 			continue // Config.AuditDir and AuditKeysDir give the defaults
