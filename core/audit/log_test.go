@@ -62,6 +62,21 @@ func testOptions(t testing.TB, dir string) Options {
 	}
 }
 
+// writeDecisions opens a log with opts, appends n decision records and
+// closes it.
+func writeDecisions(t testing.TB, opts Options, n int) {
+	t.Helper()
+	l := mustOpen(t, opts)
+	for i := range n {
+		if _, err := l.Append(context.Background(), decision(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func mustOpen(t testing.TB, opts Options) *Log {
 	t.Helper()
 	l, err := Open(context.Background(), opts)
@@ -362,15 +377,7 @@ func TestCheckpoints(t *testing.T) {
 	dir := t.TempDir()
 	opts := testOptions(t, dir)
 	opts.CheckpointEvery = 10
-	l := mustOpen(t, opts)
-	for i := range 35 {
-		if _, err := l.Append(context.Background(), decision(i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
+	writeDecisions(t, opts, 35)
 	folder := filepath.Join(dir, "main")
 	recs := readLog(t, folder) // checks every checkpoint record's note and root
 	var since int

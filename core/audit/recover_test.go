@@ -21,15 +21,7 @@ func baseLog(t *testing.T) (string, string, []record) {
 	opts := testOptions(t, dir)
 	opts.MaxSegmentBytes = 6000
 	opts.CheckpointEvery = 10
-	l := mustOpen(t, opts)
-	for i := range 40 {
-		if _, err := l.Append(context.Background(), decision(i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
+	writeDecisions(t, opts, 40)
 	folder := filepath.Join(dir, "main")
 	recs := readLog(t, folder)
 	if segs, _ := listSegments(folder); len(segs) < 3 {
@@ -446,15 +438,7 @@ func TestBadSignatureIsRefused(t *testing.T) {
 	opts := testOptions(t, dir)
 	opts.Keys.Signer = badSigner{opts.Keys.Signer}
 	opts.CheckpointEvery = 5
-	l := mustOpen(t, opts)
-	for i := range 7 {
-		if _, err := l.Append(context.Background(), decision(i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
+	writeDecisions(t, opts, 7)
 	_, err := Open(context.Background(), testOptions(t, dir))
 	var d *DamageError
 	if !errors.As(err, &d) || d.Category != damageBadSignature || d.Seq != 5 {

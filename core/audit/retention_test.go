@@ -21,15 +21,7 @@ func TestSegmentOpenedCarriesTreeState(t *testing.T) {
 	dir := t.TempDir()
 	opts := testOptions(t, dir)
 	opts.MaxSegmentBytes = 2048
-	l := mustOpen(t, opts)
-	for i := range 60 {
-		if _, err := l.Append(context.Background(), decision(i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
+	writeDecisions(t, opts, 60)
 	recs := readLog(t, filepath.Join(dir, "main"))
 	tree, opened := NewTree(), 0
 	for i, r := range recs {
@@ -197,15 +189,7 @@ func TestRetentionAtOpen(t *testing.T) {
 	clock := newFakeClock()
 	opts := testOptions(t, dir)
 	opts.MaxSegmentBytes, opts.MaxSegmentAge, opts.Now = 2048, 1000*time.Hour, clock.Now
-	l := mustOpen(t, opts)
-	for i := range 60 {
-		if _, err := l.Append(context.Background(), decision(i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
+	writeDecisions(t, opts, 60)
 	before, _ := listSegments(filepath.Join(dir, "main"))
 	// A checkpoint of the records about to be deleted, kept outside.
 	_, lines := allLines(t, filepath.Join(dir, "main"))
@@ -217,7 +201,7 @@ func TestRetentionAtOpen(t *testing.T) {
 	}
 	clock.Add(48 * time.Hour)
 	opts.Retention = time.Hour
-	l = mustOpen(t, opts)
+	l := mustOpen(t, opts)
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -342,15 +326,7 @@ func TestDeletionWithoutRetentionRecord(t *testing.T) {
 	dir := t.TempDir()
 	opts := testOptions(t, dir)
 	opts.MaxSegmentBytes = 2048
-	l := mustOpen(t, opts)
-	for i := range 40 {
-		if _, err := l.Append(context.Background(), decision(i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
+	writeDecisions(t, opts, 40)
 	folder := filepath.Join(dir, "main")
 	segs, _ := listSegments(folder)
 	for _, s := range segs[:2] {
