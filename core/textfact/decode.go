@@ -149,41 +149,25 @@ func appendUTF16(b []byte, u rune, low func() (rune, bool)) []byte {
 	return utf8.AppendRune(b, u)
 }
 
-// percentDecode decodes %XX and %uXXXX sequences. It reports false when
-// there is none.
-func percentDecode(s string) (string, bool) {
-	var b []byte
+// replaceEscapes rewrites s with every escape that decodeAt decodes
+// replaced by its decoding; escapes start with marker. decodeAt appends the
+// decoding of the escape at s[i] to dec and returns it with the end of the
+// escape, or end == i when there is none there; next is where the search
+// for the next marker starts. It reports false when nothing was decoded.
+func replaceEscapes(s string, marker byte, decodeAt func(dec []byte, s string, i int) (out []byte, end, next int)) (string, bool) {
+	var b, dec []byte
 	last := 0
-	for i := strings.IndexByte(s, '%'); i >= 0; {
-		next := i + 1
-		if i+2 < len(s) {
-			if hi, ok := hexdigit.Value(s[i+1]); ok {
-				if lo, ok := hexdigit.Value(s[i+2]); ok {
-					b = append(b, s[last:i]...)
-					b = append(b, hi<<4|lo)
-					next = i + 3
-					last = next
-				}
-			}
+	for i := strings.IndexByte(s, marker); i >= 0; {
+		var end, next int
+		dec, end, next = decodeAt(dec[:0], s, i)
+		if end > i {
+			b = append(append(b, s[last:i]...), dec...)
+			last = end
 		}
-		if next == i+1 && i+5 < len(s) && (s[i+1] == 'u' || s[i+1] == 'U') {
-			if u, ok := hexValue(s[i+2 : i+6]); ok {
-				b = append(b, s[last:i]...)
-				end := i + 6
-				b = appendUTF16(b, u, func() (rune, bool) {
-					if end+5 < len(s) && s[end] == '%' && (s[end+1] == 'u' || s[end+1] == 'U') {
-						if l, ok := hexValue(s[end+2 : end+6]); ok && 0xDC00 <= l && l <= 0xDFFF {
-							end += 6
-							return l, true
-						}
-					}
-					return 0, false
-				})
-				next = end
-				last = next
-			}
+		if next >= len(s) {
+			break
 		}
-		j := strings.IndexByte(s[next:], '%')
+		j := strings.IndexByte(s[next:], marker)
 		if j < 0 {
 			break
 		}
@@ -196,34 +180,49 @@ func percentDecode(s string) (string, bool) {
 	return string(b), true
 }
 
+// percentDecode decodes %XX and %uXXXX sequences. It reports false when
+// there is none.
+func percentDecode(s string) (string, bool) { return replaceEscapes(s, '%', percentAt) }
+
+func percentAt(b []byte, s string, i int) ([]byte, int, int) {
+	if i+2 < len(s) {
+		if hi, ok := hexdigit.Value(s[i+1]); ok {
+			if lo, ok := hexdigit.Value(s[i+2]); ok {
+				return append(b, hi<<4|lo), i + 3, i + 3
+			}
+		}
+	}
+	if i+5 < len(s) && (s[i+1] == 'u' || s[i+1] == 'U') {
+		if u, ok := hexValue(s[i+2 : i+6]); ok {
+			end := i + 6
+			b = appendUTF16(b, u, func() (rune, bool) {
+				if end+5 < len(s) && s[end] == '%' && (s[end+1] == 'u' || s[end+1] == 'U') {
+					if l, ok := hexValue(s[end+2 : end+6]); ok && 0xDC00 <= l && l <= 0xDFFF {
+						end += 6
+						return l, true
+					}
+				}
+				return 0, false
+			})
+			return b, end, end
+		}
+	}
+	return b, i, i + 1
+}
+
 // htmlDecode decodes HTML character references: numeric ones (&#39; &#x27;,
 // the ";" optional as browsers allow) and named ones followed by ";"
 // (&lt; &quot;). It reports false when there is none.
-func htmlDecode(s string) (string, bool) {
-	var b []byte
-	last := 0
-	for i := strings.IndexByte(s, '&'); i >= 0; {
-		next := i + 1
-		if end := entityEnd(s, i); end > i {
-			span := s[i:end]
-			if dec := html.UnescapeString(span); dec != span {
-				b = append(b, s[last:i]...)
-				b = append(b, dec...)
-				last = end
-				next = end
-			}
+func htmlDecode(s string) (string, bool) { return replaceEscapes(s, '&', htmlAt) }
+
+func htmlAt(b []byte, s string, i int) ([]byte, int, int) {
+	if end := entityEnd(s, i); end > i {
+		span := s[i:end]
+		if dec := html.UnescapeString(span); dec != span {
+			return append(b, dec...), end, end
 		}
-		j := strings.IndexByte(s[next:], '&')
-		if j < 0 {
-			break
-		}
-		i = next + j
 	}
-	if last == 0 {
-		return "", false
-	}
-	b = append(b, s[last:]...)
-	return string(b), true
+	return b, i, i + 1
 }
 
 // entityEnd returns the end of the character reference at s[i] == '&', or i.
@@ -270,78 +269,54 @@ func entityEnd(s string, i int) int {
 
 // unescape decodes \uXXXX (with surrogate pairs), \u{X…}, \UXXXXXXXX and
 // \xNN escapes; "\\" stays as it is. It reports false when there is none.
-func unescape(s string) (string, bool) {
-	var b []byte
-	last := 0
-	for i := strings.IndexByte(s, '\\'); i >= 0 && i+1 < len(s); {
-		n := 0 // bytes consumed by an escape
-		next := i + 1
-		switch s[i+1] {
-		case '\\':
-			next = i + 2
-		case 'x':
-			if i+3 < len(s) {
-				if hi, ok := hexdigit.Value(s[i+2]); ok {
-					if lo, ok := hexdigit.Value(s[i+3]); ok {
-						b = append(b, s[last:i]...)
-						b = append(b, hi<<4|lo)
-						n = 4
-					}
+func unescape(s string) (string, bool) { return replaceEscapes(s, '\\', unescapeAt) }
+
+func unescapeAt(b []byte, s string, i int) ([]byte, int, int) {
+	if i+1 >= len(s) {
+		return b, i, len(s)
+	}
+	switch s[i+1] {
+	case '\\':
+		return b, i, i + 2
+	case 'x':
+		if i+3 < len(s) {
+			if hi, ok := hexdigit.Value(s[i+2]); ok {
+				if lo, ok := hexdigit.Value(s[i+3]); ok {
+					return append(b, hi<<4|lo), i + 4, i + 4
 				}
 			}
-		case 'u':
-			if i+2 < len(s) && s[i+2] == '{' {
-				j := strings.IndexByte(s[i+3:min(len(s), i+10)], '}')
-				if j > 0 {
-					if r, ok := hexValue(s[i+3 : i+3+j]); ok {
-						b = append(b, s[last:i]...)
-						b = utf8.AppendRune(b, r) // surrogates become U+FFFD
-						n = 4 + j
-					}
+		}
+	case 'u':
+		if i+2 < len(s) && s[i+2] == '{' {
+			j := strings.IndexByte(s[i+3:min(len(s), i+10)], '}')
+			if j > 0 {
+				if r, ok := hexValue(s[i+3 : i+3+j]); ok {
+					return utf8.AppendRune(b, r), i + 4 + j, i + 4 + j // surrogates become U+FFFD
 				}
-			} else if i+5 < len(s) {
-				if u, ok := hexValue(s[i+2 : i+6]); ok {
-					b = append(b, s[last:i]...)
-					n = 6
-					b = appendUTF16(b, u, func() (rune, bool) {
-						e := i + 6
-						if e+5 < len(s) && s[e] == '\\' && s[e+1] == 'u' {
-							if l, ok := hexValue(s[e+2 : e+6]); ok && 0xDC00 <= l && l <= 0xDFFF {
-								n = 12
-								return l, true
-							}
+			}
+		} else if i+5 < len(s) {
+			if u, ok := hexValue(s[i+2 : i+6]); ok {
+				end := i + 6
+				b = appendUTF16(b, u, func() (rune, bool) {
+					if end+5 < len(s) && s[end] == '\\' && s[end+1] == 'u' {
+						if l, ok := hexValue(s[end+2 : end+6]); ok && 0xDC00 <= l && l <= 0xDFFF {
+							end += 6
+							return l, true
 						}
-						return 0, false
-					})
-				}
-			}
-		case 'U':
-			if i+9 < len(s) {
-				if r, ok := hexValue(s[i+2 : i+10]); ok {
-					b = append(b, s[last:i]...)
-					b = utf8.AppendRune(b, r)
-					n = 10
-				}
+					}
+					return 0, false
+				})
+				return b, end, end
 			}
 		}
-		if n > 0 {
-			next = i + n
-			last = next
+	case 'U':
+		if i+9 < len(s) {
+			if r, ok := hexValue(s[i+2 : i+10]); ok {
+				return utf8.AppendRune(b, r), i + 10, i + 10
+			}
 		}
-		if next >= len(s) {
-			break
-		}
-		j := strings.IndexByte(s[next:], '\\')
-		if j < 0 {
-			break
-		}
-		i = next + j
 	}
-	if last == 0 {
-		return "", false
-	}
-	b = append(b, s[last:]...)
-	return string(b), true
+	return b, i, i + 1
 }
 
 // base64Decode replaces each base64 token that decodes to text by its
