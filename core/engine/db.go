@@ -1,0 +1,124 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"time"
+
+	_ "modernc.org/sqlite" // the pure-Go SQLite driver "sqlite"
+)
+
+// DBFile is the engine's database, in the engine directory of the data root.
+const DBFile = "sovereign.db"
+
+// migration is one step of the schema, applied once, in order, in a
+// transaction. Versions are never renumbered or edited once released: a
+// change is a new migration.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// openDB opens (creating) the database at path, in WAL mode with a busy
+// timeout (several proxy processes may share one data root), foreign keys
+// on, and applies the migrations it has not seen. A database written by a
+// newer Sovereign (a migration version this build does not know) is refused.
+func openDB(ctx context.Context, path string, migrations []migration) (*sql.DB, error) {
+	q := url.Values{}
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "trusted_schema(0)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	dsn := "file:" + filepath.ToSlash(path) + "?" + q.Encode()
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open engine database %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(4)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open engine database %s: %w", path, err)
+	}
+	if err := migrate(ctx, db, migrations); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("engine database %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// errNewerSchema: the database was written by a newer build.
+var errNewerSchema = errors.New("the database schema is newer than this build of sovereign")
+
+func migrate(ctx context.Context, db *sql.DB, migrations []migration) error {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("schema_migrations: %w", err)
+	}
+	var newest sql.NullInt64
+	if err := db.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&newest); err != nil {
+		return fmt.Errorf("schema_migrations: %w", err)
+	}
+	last := 0
+	if len(migrations) > 0 {
+		last = migrations[len(migrations)-1].version
+	}
+	if newest.Valid && int(newest.Int64) > last {
+		return fmt.Errorf("%w (version %d, this build knows %d)", errNewerSchema, newest.Int64, last)
+	}
+	for _, m := range migrations {
+		if newest.Valid && int64(m.version) <= newest.Int64 {
+			continue
+		}
+		if err := applyMigration(ctx, db, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func applyMigration(ctx context.Context, db *sql.DB, m migration) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	// Another process may have applied it while this one waited.
+	var done int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&done); err != nil {
+		return fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
+	}
+	if done > 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		return fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)`,
+		m.version, m.name, time.Now().UTC().Format(time.RFC3339Nano)); err != nil {
+		return fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
+	}
+	return tx.Commit()
+}
+
+// inTx runs fn in a write transaction (BEGIN IMMEDIATE: the write lock is
+// taken up front, so two sessions never deadlock upgrading read locks).
+func inTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return internal("cannot start a database transaction", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return internal("cannot commit to the database", err)
+	}
+	return nil
+}
