@@ -28,7 +28,8 @@ decision of the gate as hash-chained, canonical JSON lines with signed checkpoin
   sovereign audit verify                          check every log; exit 0 intact, 1 damaged
   sovereign audit verify --checkpoint copy.note   also prove nothing was cut off since
   sovereign audit prove --seq 1234 --out p.json   evidence that one record is in the log
-  sovereign audit check-proof p.json --key k.vkey check such evidence, without the log`,
+  sovereign audit check-proof p.json --key k.vkey check such evidence, without the log
+  sovereign audit rotate-key                      replace the signing key (logs record it)`,
 	}
 	// One line per subcommand.
 	cmd.AddCommand(newAuditVerifyCommand(g))
@@ -38,6 +39,7 @@ decision of the gate as hash-chained, canonical JSON lines with signed checkpoin
 	cmd.AddCommand(newAuditTailCommand(g))
 	cmd.AddCommand(newAuditExportCommand(g))
 	cmd.AddCommand(newAuditHashCommand(g))
+	cmd.AddCommand(newAuditRotateKeyCommand(g))
 	return cmd
 }
 
@@ -113,8 +115,11 @@ duplicated or cut off, or how far integrity is proven.
 Checkpoints inside the log shrink with it: cutting off the newest records is only
 detected against a checkpoint kept outside, given with --checkpoint (a copy of
 <log>/checkpoint taken earlier) or remembered from the last run with --remember.
-The public key is read from <audit dir>/audit.vkey unless --key names a copy kept
-elsewhere (stronger: the one next to the log can be replaced with the log).
+The public key is read from <audit dir>/audit.vkey (with the retired keys
+audit.vkey.retired-*, see 'audit rotate-key') unless --key names a copy kept
+elsewhere (stronger: the one next to the log can be replaced with the log). A
+verifier given only an old key learns a new one from the log's key_rotated
+record, once a checkpoint signed by the old key and the new one covers it.
 
 Exit status: 0 intact, 1 an integrity failure, 2 a usage error.`,
 		Args: usageArgs(cobra.NoArgs),

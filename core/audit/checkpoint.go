@@ -28,9 +28,11 @@ func (c Checkpoint) Body() string {
 	return c.Origin + "\n" + strconv.FormatUint(c.Size, 10) + "\n" + base64.StdEncoding.EncodeToString(c.Root[:]) + "\n"
 }
 
-// Sign returns the signed note of c (C2SP signed-note text).
-func (c Checkpoint) Sign(signer note.Signer) ([]byte, error) {
-	return note.Sign(&note.Note{Text: c.Body()}, signer)
+// Sign returns the signed note of c (C2SP signed-note text), with one
+// signature per signer, in order (several after a key rotation: the new
+// key and the old one).
+func (c Checkpoint) Sign(signers ...note.Signer) ([]byte, error) {
+	return note.Sign(&note.Note{Text: c.Body()}, signers...)
 }
 
 // ParseCheckpointBody reads a checkpoint body (extension lines are refused:

@@ -2,8 +2,6 @@ package audit
 
 import (
 	"encoding/base64"
-	"path/filepath"
-	"strings"
 	"sync"
 
 	"github.com/hashicorp/go-hclog"
@@ -11,11 +9,12 @@ import (
 
 // checkpointPublisher writes the newest checkpoint note to the log's
 // checkpoint file, off the writer goroutine (a rename and two fsyncs would
-// hold up the next batch). Only the newest note matters: notes published
-// while a write is under way replace each other.
+// hold up the next batch), and hands it to the anchors, each of which
+// publishes on a goroutine of its own (anchorWorker). Only the newest note
+// matters: notes published while a write is under way replace each other.
 type checkpointPublisher struct {
 	path    string
-	anchors []string // more files the note is copied to (Options.Anchors)
+	anchors []*anchorWorker // where the note also goes (Options.Anchors)
 	log     hclog.Logger
 
 	mu      sync.Mutex
@@ -43,6 +42,9 @@ func (p *checkpointPublisher) publish(note []byte) {
 // run writes the published notes until stop.
 func (p *checkpointPublisher) run() {
 	defer close(p.done)
+	for _, a := range p.anchors {
+		go a.run()
+	}
 	for range p.kick {
 		if err := p.write(); err != nil {
 			p.log.Error("cannot write the audit checkpoint file; the next checkpoint retries", "path", p.path, "error", err)
@@ -69,33 +71,22 @@ func (p *checkpointPublisher) write() error {
 		p.mu.Unlock()
 	}
 	for _, a := range p.anchors {
-		if aerr := writeFileAtomic(a, note, 0o644); aerr != nil {
-			p.log.Warn("cannot copy the audit checkpoint to an anchor; the next checkpoint retries", "anchor", a, "error", aerr)
-		}
+		a.submit(note)
 	}
 	return err
 }
 
-// anchorFiles are the files in the anchor directories a log's checkpoints
-// are copied to, one name per origin so that logs (and machines) sharing an
-// anchor directory do not overwrite each other.
-func anchorFiles(dirs []string, origin string) []string {
-	name := strings.NewReplacer("/", "_", "\\", "_").Replace(origin) + ".checkpoint"
-	out := make([]string, 0, len(dirs))
-	for _, d := range dirs {
-		out = append(out, filepath.Join(d, name))
-	}
-	return out
-}
-
 // stop ends run (if it was started) and writes the last note: after it, the
-// file holds the newest checkpoint.
+// file holds the newest checkpoint, and the anchors have taken it or were
+// given up on after anchorTimeout (stopAnchorWorkers).
 func (p *checkpointPublisher) stop(started bool) error {
 	close(p.kick)
 	if started {
 		<-p.done
 	}
-	return p.write()
+	err := p.write()
+	stopAnchorWorkers(p.anchors, started, p.log)
+	return err
 }
 
 func encodeRoot(root Hash) string { return base64.StdEncoding.EncodeToString(root[:]) }

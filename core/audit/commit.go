@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // writer is the state of the log owned by the writer goroutine (and by Open
@@ -100,7 +101,7 @@ func newWriter(opts *Options, logger hclog.Logger, path string, rec *recovery) (
 		w.origin = o
 	}
 	w.publisher = newCheckpointPublisher(filepath.Join(path, CheckpointFile), logger)
-	w.publisher.anchors = anchorFiles(opts.Anchors, w.origin)
+	w.publisher.anchors = newAnchorWorkers(opts.anchors, w.origin, logger)
 	return w, nil
 }
 
@@ -154,6 +155,9 @@ func (w *writer) start(rec *recovery) error {
 		"key":      fmt.Sprintf("%s+%08x", w.opts.Keys.Verifier.Name(), w.opts.Keys.Verifier.KeyHash()),
 		"reason":   reason,
 	}})
+	if err := w.addKeyRotation(rec.lastNote); err != nil {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
 	w.prune(now)
 	if t := rec.torn; t != nil {
 		w.addOwn(Entry{Kind: KindRecoveredTornTail, Body: map[string]any{
@@ -329,13 +333,17 @@ func (w *writer) addOwn(e Entry) {
 }
 
 // addCheckpoint adds a checkpoint record: the signed tree head of every
-// record before it (size = its own seq).
-func (w *writer) addCheckpoint() error {
+// record before it (size = its own seq), signed by the log's key, or by
+// signers when given (a key rotation's co-signature).
+func (w *writer) addCheckpoint(signers ...note.Signer) error {
 	root, err := w.tree.Root()
 	if err != nil {
 		return err
 	}
-	msg, err := Checkpoint{Origin: w.origin, Size: w.next, Root: root}.Sign(w.opts.Keys.Signer)
+	if len(signers) == 0 {
+		signers = []note.Signer{w.opts.Keys.Signer}
+	}
+	msg, err := Checkpoint{Origin: w.origin, Size: w.next, Root: root}.Sign(signers...)
 	if err != nil {
 		return fmt.Errorf("sign checkpoint: %w", err)
 	}

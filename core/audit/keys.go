@@ -33,6 +33,11 @@ type Keys struct {
 	VerifierKey string
 	// HMAC keys the digests of redacted values (Redact, HashValue).
 	HMAC []byte
+	// Retired are the signer keys that signed before a rotation
+	// (keys/audit.key.retired-*, see RotateKey), oldest first: Open
+	// co-signs the checkpoint after key_rotated with the one that signed
+	// the log's newest checkpoint.
+	Retired []RetiredKey
 }
 
 // LoadOrCreateKeys reads the keys from keysDir, creating them on first use
@@ -82,7 +87,11 @@ func LoadOrCreateKeys(keysDir, auditDir, name string) (Keys, error) {
 	if err := writeIfChanged(filepath.Join(auditDir, PublicKeyFile), vkey+"\n", 0o644); err != nil {
 		return Keys{}, err
 	}
-	return Keys{Signer: signer, Verifier: verifier, VerifierKey: vkey, HMAC: mac}, nil
+	retired, err := loadRetiredKeys(keysDir, auditDir)
+	if err != nil {
+		return Keys{}, err
+	}
+	return Keys{Signer: signer, Verifier: verifier, VerifierKey: vkey, HMAC: mac, Retired: retired}, nil
 }
 
 // verifierKey derives the note verifier key of an Ed25519 signer key

@@ -71,12 +71,18 @@ type Options struct {
 	// Retention deletes whole sealed segments whose last record is older
 	// than this, at rotation and at Open (0, the default, keeps them all).
 	Retention time.Duration
-	// Anchors are directories, ideally ones the proxy's user cannot change
-	// afterwards (a mount of another machine, an append-only or
-	// write-once store), where every new checkpoint of the log is also
-	// written, as <origin with "/" replaced by "_">.checkpoint: what verify
-	// --checkpoint takes to detect truncation. A failed anchor write is
-	// logged; it never stops the log.
+	// Anchors are where every new checkpoint of the log is also published,
+	// ideally places the proxy's user cannot change afterwards; what verify
+	// --checkpoint takes to detect truncation. Each entry is a directory
+	// (the note is written there as <origin with "/" replaced by
+	// "_">.checkpoint), "syslog:" (the local syslog),
+	// "syslog+udp://host[:port]" or "syslog+tcp://host[:port]" (a syslog
+	// server; port 514 by default) or an "http://" or "https://" URL the
+	// note is POSTed to (docs/audit-format.md, "Anchors"); anything else
+	// with a scheme is ErrInvalidOptions. Each anchor publishes on its own
+	// goroutine, at most 5s a note; a failure is logged and the next
+	// checkpoint retries; it never stops the log. Close waits at most 5s
+	// for the anchors to take the last checkpoint.
 	Anchors []string
 	// AcceptDamage starts over a damaged log instead of refusing to open,
 	// appending tamper_accepted (the operator's --audit-accept-damage).
@@ -95,6 +101,8 @@ type Options struct {
 	// Hostname goes into the origin of a new log and log_opened (default
 	// os.Hostname).
 	Hostname string
+
+	anchors []anchor // Anchors, parsed by setDefaults
 }
 
 func (o *Options) setDefaults() error {
@@ -146,6 +154,11 @@ func (o *Options) setDefaults() error {
 		o.Hostname = h
 	}
 	o.Hostname = originSafe(o.Hostname)
+	anchors, err := parseAnchors(o.Anchors, o.Hostname)
+	if err != nil {
+		problems = append(problems, err)
+	}
+	o.anchors = anchors
 	if err := errors.Join(problems...); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidOptions, err)
 	}

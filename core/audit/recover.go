@@ -71,6 +71,7 @@ type recovery struct {
 	tree    *Tree
 	expect  uint64 // the seq the next line should have (records, unless damaged)
 
+	lastNote    string // the note of the newest checkpoint record
 	lastKind    string // of the last record read
 	lastNext    string // "next" of the last record, when it is segment_sealed
 	lastSegment string // the last segment holding a record
@@ -132,7 +133,11 @@ func recoverLog(ctx context.Context, path, folder string, keys Keys) (*recovery,
 	if err != nil {
 		return nil, fmt.Errorf("audit: read log folder: %w", err)
 	}
-	r := &recovery{folder: folder, keys: note.VerifierList(keys.Verifier), tree: NewTree()}
+	known := []note.Verifier{keys.Verifier}
+	for _, k := range keys.Retired {
+		known = append(known, k.Verifier)
+	}
+	r := &recovery{folder: folder, keys: verifierList(known...), tree: NewTree()}
 	if err := r.readCheckpointFile(filepath.Join(path, CheckpointFile)); err != nil {
 		return nil, err
 	}
@@ -436,6 +441,7 @@ func (r *recovery) check(seg segmentRef, lineNo int, body []byte, h recordHead, 
 	}
 	if h.kind == KindCheckpoint {
 		r.checkCheckpointRecord(seg, seq, h, leaf)
+		r.lastNote = h.note
 	}
 }
 

@@ -89,7 +89,11 @@ func Verify(ctx context.Context, opts VerifyOptions) (*Report, error) {
 			return nil, err
 		}
 		keys = note.VerifierList(vs...)
-		rep.KeySource = fmt.Sprintf("%s (in the audit directory: a copy kept elsewhere, given with --key, is stronger)", filepath.Join(auditDir, PublicKeyFile))
+		retired := ""
+		if files, err := RetiredPublicKeyFiles(auditDir); err == nil && len(files) > 0 {
+			retired = fmt.Sprintf(" and %d retired key(s) %s*", len(files), PublicKeyFile+RetiredSuffix)
+		}
+		rep.KeySource = fmt.Sprintf("%s%s (in the audit directory: a copy kept elsewhere, given with --key, is stronger)", filepath.Join(auditDir, PublicKeyFile), retired)
 	} else if rep.KeySource == "" {
 		rep.KeySource = "given by the caller"
 	}

@@ -216,14 +216,35 @@ func LoadVerifierKeys(paths ...string) ([]note.Verifier, error) {
 	return out, nil
 }
 
-// DefaultVerifierKeys reads auditDir/audit.vkey.
+// DefaultVerifierKeys reads auditDir/audit.vkey and the public keys of
+// retired signing keys kept next to it (audit.vkey.retired-*, see
+// RotateKey), without duplicates.
 func DefaultVerifierKeys(auditDir string) ([]note.Verifier, error) {
 	p := filepath.Join(auditDir, PublicKeyFile)
 	vs, err := LoadVerifierKeys(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("no public key %s in %s (give it with --key): %w", PublicKeyFile, auditDir, err)
 	}
-	return vs, err
+	if err != nil {
+		return nil, err
+	}
+	retired, err := RetiredPublicKeyFiles(auditDir)
+	if err != nil {
+		return nil, err
+	}
+	old, err := LoadVerifierKeys(retired...)
+	if err != nil {
+		return nil, err
+	}
+	seen := make(map[string]bool)
+	out := vs[:0:0]
+	for _, v := range append(vs, old...) {
+		if id := keyID(v.Name(), v.KeyHash()); !seen[id] {
+			seen[id] = true
+			out = append(out, v)
+		}
+	}
+	return out, nil
 }
 
 // boundedLines reads lines of at most max bytes with a bufio.Reader; a longer

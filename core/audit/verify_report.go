@@ -100,6 +100,10 @@ type LogReport struct {
 	// 0…Anchored−1 are proven intact, truncation included. 0: none.
 	Anchored   uint64 `json:"anchored"`
 	AnchoredBy string `json:"anchored_by,omitempty"`
+	// LearnedKeys are the keys ("name+hash") the log taught the verifier:
+	// new keys of key_rotated records covered by a checkpoint signed by a
+	// trusted key and co-signed by the new key.
+	LearnedKeys []string `json:"learned_keys,omitempty"`
 	// Problem is the first problem, nil when the log verified.
 	Problem *Problem `json:"problem,omitempty"`
 	// Notes are remarks that are not failures (a stale checkpoint file, an

@@ -30,7 +30,8 @@ type segSpan struct {
 // logScan verifies one log folder.
 type logScan struct {
 	ctx         context.Context
-	keys        note.Verifiers
+	keys        *keyRing // given, and learned from key_rotated
+	pendingKeys []pendingKey
 	lf          *logOnDisk
 	rep         *LogReport
 	prog        *progressState
@@ -93,7 +94,7 @@ type logScan struct {
 
 func newLogScan(ctx context.Context, opts *VerifyOptions, keys note.Verifiers, lf *logOnDisk, trusted []*trustedCP, prog *progressState) *logScan {
 	s := &logScan{
-		ctx: ctx, keys: keys, lf: lf, prog: prog, all: trusted,
+		ctx: ctx, keys: newKeyRing(keys), lf: lf, prog: prog, all: trusted,
 		rep:         &LogReport{Folder: lf.path, Name: lf.name, Segments: len(lf.segs)},
 		maxLine:     opts.MaxLine,
 		maxUnsigned: opts.MaxUnsigned,
@@ -384,6 +385,8 @@ func (s *logScan) line(line []byte, at lineLoc) {
 			s.fail(Modified, s.n, at, fmt.Sprintf("segment_opened names segment %q after %q; it is %s after %s", own, prevName, s.seg.name, s.prevSeg))
 			return
 		}
+	case KindKeyRotated:
+		s.keyRotated(line)
 	case KindRetentionPrune:
 		var rp struct {
 			Through *uint64 `json:"through_seq"`
@@ -546,6 +549,8 @@ func (s *logScan) checkpointRecord(line []byte, at lineLoc) bool {
 		s.pend = &verdictPending{kind: pendSig, seq: s.n, at: at, cat: cat, detail: "the checkpoint is " + detail}
 		if cat == BadSignature {
 			s.pend.detail = "the checkpoint's " + strings.TrimPrefix(detail, "the ")
+		} else {
+			s.pend.detail += s.unknownKeyHint(text)
 		}
 		return true
 	}
@@ -570,6 +575,9 @@ func (s *logScan) checkpointRecord(line []byte, at lineLoc) bool {
 	}
 	s.haveCp, s.lastCp, s.sinceCp = true, s.n, 0
 	s.importAuth = true
+	if len(s.pendingKeys) > 0 {
+		s.learnKeys(text)
+	}
 	s.newest = &CheckpointInfo{Size: c.Size, Root: base64.StdEncoding.EncodeToString(c.Root[:]), Source: fmt.Sprintf("checkpoint record %d", s.n), Note: text}
 	return true
 }
@@ -616,6 +624,10 @@ func (s *logScan) finish() {
 		s.matchTrusted()
 	}
 	for _, t := range s.mine {
+		if !s.retryTrusted(t) {
+			s.late = append(s.late, t.sig)
+			continue
+		}
 		switch {
 		case t.cp.Size == s.n:
 			s.checkOne(t, at)

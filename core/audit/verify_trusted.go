@@ -125,8 +125,12 @@ func (s *logScan) matchTrusted() {
 	var keep []*trustedCP
 	for _, t := range s.mine {
 		switch {
-		case t.sig != nil:
+		case t.sig != nil && (t.sig.Category != UnknownKey || origin == "" || t.cp.Origin != origin):
 			s.late = append(s.late, t.sig)
+		case t.sig != nil:
+			// Signed by a key this log may still teach (key_rotated):
+			// verified again when the scan reaches its size.
+			keep = append(keep, t)
 		case t.cp.Origin != origin:
 			holds := fmt.Sprintf("it now holds another log (%s)", origin)
 			if origin == "" {
@@ -172,6 +176,10 @@ func (s *logScan) checkTrusted(at lineLoc) {
 	for len(s.mine) > 0 && s.mine[0].cp.Size == s.n {
 		t := s.mine[0]
 		s.mine = s.mine[1:]
+		if !s.retryTrusted(t) {
+			s.late = append(s.late, t.sig)
+			continue
+		}
 		s.checkOne(t, at)
 		if s.problem != nil {
 			return

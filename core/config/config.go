@@ -76,6 +76,8 @@ type Config struct {
 
 	// Audit is key "audit": the tamper-evident log of every decision.
 	Audit Audit `json:"audit" yaml:"audit"`
+	// Engine is key "engine": the built-in sovereign tools.
+	Engine Engine `json:"engine" yaml:"engine"`
 	// Servers is key "servers": the upstream MCP servers, by name. Each name
 	// must match ^[a-zA-Z0-9_-]{1,64}$. No servers is valid. After Load the
 	// map is never nil.
@@ -100,6 +102,17 @@ type Policy struct {
 	// before the call is denied. Default 1s (an evaluation takes tens of
 	// microseconds; the bound is for runaway policies); at most 10s.
 	Timeout Duration `json:"timeout" yaml:"timeout"`
+}
+
+// EngineServer is the upstream name of the built-in tool engine; no
+// configured server may take it while the engine is enabled.
+const EngineServer = "sovereign"
+
+// Engine is the "engine" section: the built-in tool engine, served as the
+// upstream "sovereign" with unprefixed tool names.
+type Engine struct {
+	// Enabled is key "engine.enabled". Default true.
+	Enabled bool `json:"enabled" yaml:"enabled"`
 }
 
 // Audit is the "audit" section (docs/audit-format.md).
@@ -131,10 +144,15 @@ type Audit struct {
 	// still verifies (docs/audit-format.md, "Retention"). Default 0: keep
 	// every segment; otherwise at least 1h.
 	Retention Duration `json:"retention" yaml:"retention"`
-	// Anchors is key "audit.anchors": directories where every new checkpoint
-	// is also written (<origin>.checkpoint), ideally ones the proxy's user
-	// cannot rewrite later; what verify --checkpoint takes to detect a
-	// cut-off log. "~" is expanded.
+	// Anchors is key "audit.anchors": where every new checkpoint is also
+	// published, ideally places the proxy's user cannot rewrite later; what
+	// verify --checkpoint takes to detect a cut-off log. Each entry is a
+	// directory (the note is written there as <origin>.checkpoint; "~" is
+	// expanded), "syslog:" (the local syslog, facility auth),
+	// "syslog+udp://host[:port]" or "syslog+tcp://host[:port]" (a syslog
+	// server, port 514 by default), or an "http://" or "https://" URL the
+	// note is POSTed to (docs/audit-format.md, "Anchors"). Any other scheme
+	// is an error.
 	Anchors []string `json:"anchors" yaml:"anchors"`
 }
 
@@ -307,6 +325,7 @@ func defaults(e env) Config {
 		Limits:   Limits{MaxMessageBytes: DefaultMaxMessageBytes},
 		Servers:  map[string]Server{},
 		Policy:   Policy{Mode: PolicyEnforce, Builtin: true, Timeout: Duration(DefaultPolicyTimeout)},
+		Engine:   Engine{Enabled: true},
 		Audit: Audit{Enabled: true, MaxSegmentBytes: DefaultAuditSegmentBytes, MaxSegmentAge: Duration(DefaultAuditSegmentAge),
 			CheckpointEvery: DefaultAuditCheckpoint, CheckpointInterval: Duration(DefaultAuditCheckpointTime)},
 	}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -44,5 +45,30 @@ func TestDefaultsWithoutHome(t *testing.T) {
 	e.homeDir = func() (string, error) { return "", nil }
 	if got := defaults(e).DataDir; got != "~/.sovereign" {
 		t.Errorf("DataDir = %q, want it left unexpanded for Parse to report", got)
+	}
+}
+
+func TestEngineSection(t *testing.T) {
+	t.Setenv("SOVEREIGN_ROOT", t.TempDir())
+	if !Default().Engine.Enabled {
+		t.Fatal("the engine is not enabled by default")
+	}
+	cfg, err := Parse([]byte("engine: {enabled: false}\n"), "c.yaml")
+	if err != nil || cfg.Engine.Enabled {
+		t.Fatalf("engine.enabled false: %+v, %v", cfg.Engine, err)
+	}
+	if _, err := Parse([]byte("engine: {enable: true}\n"), "c.yaml"); err == nil || !strings.Contains(err.Error(), "engine.enable") {
+		t.Fatalf("unknown engine key: %v", err)
+	}
+	_, err = Parse([]byte("servers: {sovereign: {command: x}}\n"), "c.yaml")
+	if err == nil || !strings.Contains(err.Error(), "built-in tool engine") {
+		t.Fatalf("a server named sovereign with the engine on: %v", err)
+	}
+	cfg, err = Parse([]byte("engine: {enabled: false}\nservers: {sovereign: {command: x}}\n"), "c.yaml")
+	if err == nil {
+		err = cfg.Validate()
+	}
+	if err != nil {
+		t.Fatalf("a server named sovereign with the engine off: %v", err)
 	}
 }

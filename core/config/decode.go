@@ -10,12 +10,13 @@ import (
 // Keys known in each mapping of the schema, in the order the documentation
 // lists them.
 var (
-	configKeys = []string{"data_dir", "log_level", "limits", "listen", "roots", "policy", "audit", "servers"}
+	configKeys = []string{"data_dir", "log_level", "limits", "listen", "roots", "policy", "audit", "engine", "servers"}
 	auditKeys  = []string{"enabled", "dir", "keys_dir", "max_segment_bytes", "max_segment_age", "checkpoint_every", "checkpoint_interval", "anchors", "retention"}
 	policyKeys = []string{"paths", "data", "mode", "builtin", "timeout"}
 	limitsKeys = []string{"max_message_bytes"}
 	listenKeys = []string{"http", "allowed_hosts", "allowed_origins", "insecure_allow_remote"}
 	serverKeys = []string{"command", "args", "env", "cwd", "url", "headers", "transport", "type", "prefix", "timeout", "disabled", "tools"}
+	engineKeys = []string{"enabled"}
 	toolKeys   = []string{"effect", "path_args", "command_args", "sql_args"}
 )
 
@@ -113,6 +114,12 @@ func (d *decoder) config(root *node, cfg *Config) {
 					d.strList(v, path, &cfg.Audit.Anchors)
 				case "retention":
 					d.duration(v, path, &cfg.Audit.Retention)
+				}
+			})
+		case "engine":
+			d.mapping(v, path, engineKeys, func(key string, v *node, path string) {
+				if key == "enabled" {
+					d.boolean(v, path, &cfg.Engine.Enabled)
 				}
 			})
 		case "servers":

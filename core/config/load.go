@@ -12,6 +12,8 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+
+	"github.com/sovereign-stack/sovereign/core/internal/anchorspec"
 )
 
 // Load reads the configuration file at path and returns it as Parse does,
@@ -176,7 +178,19 @@ func (d *decoder) normalise(cfg *Config, e env) {
 	expandAll(cfg.Roots, "roots")
 	expandAll(cfg.Policy.Paths, "policy.paths")
 	expandAll(cfg.Policy.Data, "policy.data")
-	expandAll(cfg.Audit.Anchors, "audit.anchors")
+	for i, a := range cfg.Audit.Anchors {
+		// Only directories are paths; URLs (and bad entries, which
+		// Validate reports) stay as written.
+		if spec, err := anchorspec.Parse(a); err != nil || spec.Kind != anchorspec.Dir {
+			continue
+		}
+		path := indexPath("audit.anchors", i)
+		if abs, err := expandPath(a, e); err != nil {
+			d.probs.add(path, d.at[path], "%v", err)
+		} else {
+			cfg.Audit.Anchors[i] = abs
+		}
+	}
 	for path, v := range map[string]*string{"audit.dir": &cfg.Audit.Dir, "audit.keys_dir": &cfg.Audit.KeysDir} {
 		if *v == "" {
 			continue // Config.AuditDir and AuditKeysDir give the defaults

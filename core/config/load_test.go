@@ -216,7 +216,7 @@ func TestParseErrors(t *testing.T) {
 	}{
 		{"top level not a mapping", "- a\n- b\n", []want{{"", "must be a mapping of keys to values, not a sequence"}}},
 		{"top level scalar", "hello\n", []want{{"", "not a string"}}},
-		{"unknown top-level key", "verbose: true\n", []want{{"verbose", "unknown key; the keys allowed here are data_dir, log_level, limits, listen, roots, policy, audit, servers"}}},
+		{"unknown top-level key", "verbose: true\n", []want{{"verbose", "unknown key; the keys allowed here are data_dir, log_level, limits, listen, roots, policy, audit, engine, servers"}}},
 		{"misspelt key", "log-level: info\n", []want{{"log-level", `did you mean "log_level"?`}}},
 		{"unknown nested key", "limits: {max_msg_bytes: 5000}\n", []want{{"limits.max_msg_bytes", `did you mean "max_message_bytes"?`}}},
 		{"unknown listen key", "listen: {port: 8080}\n", []want{{"listen.port", "unknown key"}}},

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sovereign-stack/sovereign/core/internal/anchorspec"
 )
 
 // Rules for names.
@@ -72,6 +74,9 @@ func (c Config) validate(ps *problems, broken func(path string) bool) {
 	slices.Sort(names)
 	for _, name := range names {
 		c.Servers[name].validate(ps, keyPath("servers", name), name, broken)
+		if name == EngineServer && c.Engine.Enabled {
+			ps.add(keyPath("servers", name), pos{}, "the name %q is the built-in tool engine's; rename this server or set engine.enabled: false", name)
+		}
 	}
 }
 
@@ -104,6 +109,15 @@ func (a Audit) validate(ps *problems) {
 	}
 	if r := a.Retention.D(); r != 0 && r < time.Hour {
 		ps.add("audit.retention", pos{}, "must be 0 (keep every segment) or at least 1h, not %s", r)
+	}
+	for i, entry := range a.Anchors {
+		spec, err := anchorspec.Parse(entry)
+		switch {
+		case err != nil:
+			ps.add(indexPath("audit.anchors", i), pos{}, "%v", err)
+		case spec.Kind == anchorspec.Dir && !filepath.IsAbs(spec.Path):
+			ps.add(indexPath("audit.anchors", i), pos{}, "must be an absolute directory path or a URL (%s)", anchorspec.Forms)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -308,5 +309,49 @@ func TestAuditRetention(t *testing.T) {
 				t.Errorf("retention %s: problems %v", tc.retention, ps)
 			}
 		}
+	}
+}
+
+func TestAuditAnchors(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		anchors string // the YAML list
+		want    []string
+		problem string // a problem of audit.anchors[1], or ""
+	}{
+		{"directories are expanded", `["~/witness", "rel/dir", "/mnt/w"]`, []string{"/home/tester/witness", "/srv/cwd/rel/dir", "/mnt/w"}, ""},
+		{"URLs stay as written", `["syslog:", "syslog+udp://logs.example:5514", "syslog+tcp://[::1]", "https://witness.example/cp?t=x"]`,
+			[]string{"syslog:", "syslog+udp://logs.example:5514", "syslog+tcp://[::1]", "https://witness.example/cp?t=x"}, ""},
+		{"unknown scheme", `["/mnt/w", "ftp://witness.example/cp"]`, nil, `unknown scheme "ftp:"`},
+		{"file scheme", `["/mnt/w", "file:///mnt/w"]`, nil, `unknown scheme "file:"`},
+		{"remote syslog without host", `["/mnt/w", "syslog+udp://:514"]`, nil, "has no host"},
+		{"remote syslog with a path", `["/mnt/w", "syslog+tcp://logs.example/x"]`, nil, "only a host and a port"},
+		{"local syslog with an address", `["/mnt/w", "syslog://logs.example"]`, nil, "takes nothing after it"},
+		{"http without host", `["/mnt/w", "https:///cp"]`, nil, "has no host"},
+		{"bad port", `["/mnt/w", "http://witness.example:0/"]`, nil, "from 1 to 65535"},
+		{"empty", `["/mnt/w", ""]`, nil, "empty"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := parse([]byte("audit: {anchors: "+tc.anchors+"}\n"), "c.yaml", stdEnv())
+			if tc.problem == "" {
+				if err != nil || !slices.Equal(cfg.Audit.Anchors, tc.want) {
+					t.Fatalf("anchors %q, %v; want %q", cfg.Audit.Anchors, err, tc.want)
+				}
+				return
+			}
+			ps := problemsOf(t, err)
+			if len(ps) != 1 || ps[0].Path != "audit.anchors[1]" || !strings.Contains(ps[0].Message, tc.problem) || ps[0].Line != 1 {
+				t.Fatalf("problems %v; want one of audit.anchors[1] with %q", ps, tc.problem)
+			}
+		})
+	}
+	// A Config built in code is validated the same way, and a directory
+	// there must already be absolute.
+	cfg := Default()
+	cfg.DataDir = "/srv/sov"
+	cfg.Audit.Anchors = []string{"/mnt/w", "relative", "gopher://x"}
+	ps := problemsOf(t, cfg.Validate())
+	if len(ps) != 2 || ps[0].Path != "audit.anchors[1]" || !strings.Contains(ps[0].Message, "absolute") || ps[1].Path != "audit.anchors[2]" {
+		t.Fatalf("problems %v", ps)
 	}
 }
