@@ -201,10 +201,13 @@ type result struct {
 var requestPool = sync.Pool{New: func() any { return &request{done: make(chan result, 1)} }}
 
 // Open takes a log folder under opts.Dir (see Options.Name), recovers it as
-// docs/audit-format.md says (re-reading every segment to rebuild the chain
-// and the Merkle tree, quarantining a torn tail, refusing a damaged log
-// unless opts.AcceptDamage), appends log_opened and starts the writer.
-// A damaged log gives a *DamageError (errors.Is ErrDamaged).
+// docs/audit-format.md says ("Recovery at start": it reads the newest
+// segment, starting from the chain head and Merkle tree state its
+// segment_opened carries, which a signed checkpoint in it must vouch for;
+// it quarantines a torn tail and refuses a damaged log unless
+// opts.AcceptDamage), appends log_opened and starts the writer. It does
+// not check the segments before the newest: that is Verify's job. A
+// damaged log gives a *DamageError (errors.Is ErrDamaged).
 func Open(ctx context.Context, opts Options) (*Log, error) {
 	if err := opts.setDefaults(); err != nil {
 		return nil, err
@@ -249,7 +252,11 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 		stopped: make(chan struct{}),
 		w:       w,
 	}
-	logger.Info("audit log opened", "folder", path, "origin", w.origin, "records", w.next)
+	checkedFrom := uint64(0) // the first record recovery read and checked
+	if rec.imported {
+		checkedFrom = rec.importSeq
+	}
+	logger.Info("audit log opened", "folder", path, "origin", w.origin, "records", w.next, "checked_from_seq", checkedFrom)
 	go l.run(opts.CheckpointInterval)
 	return l, nil
 }

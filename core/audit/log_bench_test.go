@@ -105,34 +105,3 @@ func BenchmarkAppend(b *testing.B) {
 		})
 	}
 }
-
-// BenchmarkOpen measures recovery: Open re-reads and checks every record
-// of a log of 100,000 decisions (about 60 MB) to rebuild the chain and the
-// tree. It reports records/s.
-func BenchmarkOpen(b *testing.B) {
-	dir := b.TempDir()
-	opts := Options{Dir: dir, Keys: testKeys(), Version: "bench", Hostname: "bench", MaxSegmentBytes: 16 << 20}
-	l, err := Open(context.Background(), opts)
-	if err != nil {
-		b.Fatal(err)
-	}
-	const records = 100_000
-	for range records {
-		l.AppendAsync(benchDecision())
-	}
-	if err := l.Close(); err != nil {
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	start := time.Now()
-	for b.Loop() {
-		l, err := Open(context.Background(), opts)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := l.Close(); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(records)*float64(b.N)/time.Since(start).Seconds(), "records/s")
-}

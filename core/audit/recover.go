@@ -60,7 +60,8 @@ func (e *DamageError) Error() string {
 func (e *DamageError) Is(target error) bool { return target == ErrDamaged }
 
 // recovery is a log folder as Open found it: the chain and the tree rebuilt
-// from every line, where to append, and what recovery must report.
+// from the lines read (from the tree state of a segment_opened on, or from
+// the first line), where to append, and what recovery must report.
 type recovery struct {
 	folder string
 	keys   note.Verifiers
@@ -93,6 +94,9 @@ type recovery struct {
 	importAuth    bool
 	importSeq     uint64
 	importSegment string
+	// resumed: a fast start read only the segments from importSegment on,
+	// the log continuing before it (recoverLog).
+	resumed bool
 
 	trusted     *Checkpoint // the checkpoint file, when signed by a known key
 	trustedRoot *Hash       // root of the first trusted.Size leaves, once read
@@ -122,12 +126,30 @@ type pendingVerdict struct {
 	badSig bool
 }
 
-// recoverLog reads every segment of the log folder at path, checking each
+// maxResumeScans bounds the fast starts recoverLog tries (from the newest
+// segment that begins with a tree state, then from the one before it)
+// before it reads the whole log.
+const maxResumeScans = 2
+
+// recoverLog reads the log folder at path and checks what it reads: each
 // line (canonical form, v, seq, prev, log, segment boundaries, checkpoint
-// records) and the checkpoint file. It changes nothing on disk. Damage is
-// reported in the result, I/O errors as the error. Damage before a
-// tamper_accepted record that continues the chain (a writer accepted it
-// with AcceptDamage) is not reported again.
+// records against the tree and the known keys) and the checkpoint file. It
+// changes nothing on disk. Damage is reported in the result, I/O errors as
+// the error. Damage before a tamper_accepted record that continues the
+// chain (a writer accepted it with AcceptDamage) is not reported again.
+//
+// It does not re-read the whole log: it starts from the newest segment
+// that begins with segment_opened carrying the tree state (the chain head,
+// seq and compact range of every record before it) and reads that segment
+// and the ones after it (an empty or torn newest segment left by a crash
+// during rotation). The state is taken once a checkpoint record in the
+// segments read, signed by a known key, matches the tree computed from it
+// (docs/audit-format.md, "Recovery at start"); when none does and nothing
+// is damaged (the segment has no checkpoint yet, or only ones signed by
+// keys this process does not have), it starts one segment earlier, and
+// after maxResumeScans such starts it reads every segment, as it does for
+// a log of one segment or one whose segments carry no tree state.
+// Verifying the segments before is Verify's job.
 func recoverLog(ctx context.Context, path, folder string, keys Keys) (*recovery, error) {
 	segs, err := listSegments(path)
 	if err != nil {
@@ -137,22 +159,50 @@ func recoverLog(ctx context.Context, path, folder string, keys Keys) (*recovery,
 	for _, k := range keys.Retired {
 		known = append(known, k.Verifier)
 	}
-	r := &recovery{folder: folder, keys: verifierList(known...), tree: NewTree()}
+	verifiers := verifierList(known...)
+	buf := make([]byte, 0, 64<<10)
+	for k, scans := len(segs)-1, 0; k > 0 && scans < maxResumeScans; k-- {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("audit: recovery: %w", err)
+		}
+		st, ok := readOpenedState(filepath.Join(path, segs[k].name), segs[k])
+		if !ok {
+			continue // empty, torn, damaged or without tree: start before it
+		}
+		scans++
+		r := &recovery{folder: folder, keys: verifiers}
+		if err := r.readCheckpointFile(filepath.Join(path, CheckpointFile)); err != nil {
+			return nil, err
+		}
+		r.importState(st, segs[k])
+		if prev := segs[k-1].name; prev != st.head.Previous {
+			r.damageAt(segs[k].name, st.head.Seq, damageGap, "segment_opened of %s names %s as the segment before it, found %s (a segment is missing or renamed)", segs[k].name, st.head.Previous, prev)
+		}
+		r.noteTrustedRoot()
+		if buf, err = r.scanSegments(ctx, path, segs[k:], buf); err != nil {
+			return nil, err
+		}
+		r.checkTrusted()
+		if r.damage != nil || r.fileDamage != nil || r.importAuth {
+			r.resumed = true
+			if r.damage == nil {
+				r.damage = r.fileDamage
+			}
+			return r, nil
+		}
+	}
+	r := &recovery{folder: folder, keys: verifiers, tree: NewTree()}
 	if err := r.readCheckpointFile(filepath.Join(path, CheckpointFile)); err != nil {
 		return nil, err
 	}
 	if len(segs) > 0 && segs[0].first > 0 {
-		r.importTree(filepath.Join(path, segs[0].name), segs[0])
+		if st, ok := readOpenedState(filepath.Join(path, segs[0].name), segs[0]); ok {
+			r.importState(st, segs[0])
+		}
 	}
 	r.noteTrustedRoot()
-	buf := make([]byte, 0, 64<<10)
-	for i, seg := range segs {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("audit: recovery: %w", err)
-		}
-		if buf, err = r.scanSegment(filepath.Join(path, seg.name), seg, i, i == len(segs)-1, buf); err != nil {
-			return nil, fmt.Errorf("audit: recovery: %w", err)
-		}
+	if _, err = r.scanSegments(ctx, path, segs, buf); err != nil {
+		return nil, err
 	}
 	if r.imported && !r.importAuth {
 		r.damageAt(segs[0].name, r.importSeq, damageUnsigned, "the log starts at seq %d (its first segments were deleted) and no signed checkpoint vouches for the tree state of its segment_opened", r.importSeq)
@@ -164,29 +214,63 @@ func recoverLog(ctx context.Context, path, folder string, keys Keys) (*recovery,
 	return r, nil
 }
 
-// importTree starts from the tree state of the first segment's
-// segment_opened when the log's first segments were deleted (retention).
-// Its prev link to the deleted records cannot be checked; a later signed
-// checkpoint vouches for the state (checkCheckpointRecord). Anything else
-// is left to scanSegment, which reports the GAP.
-func (r *recovery) importTree(path string, seg segmentRef) {
+// scanSegments reads segs in order, the first as the first segment read
+// and the last as the newest.
+func (r *recovery) scanSegments(ctx context.Context, path string, segs []segmentRef, buf []byte) ([]byte, error) {
+	for i, seg := range segs {
+		if err := ctx.Err(); err != nil {
+			return buf, fmt.Errorf("audit: recovery: %w", err)
+		}
+		var err error
+		if buf, err = r.scanSegment(filepath.Join(path, seg.name), seg, i, i == len(segs)-1, buf); err != nil {
+			return buf, fmt.Errorf("audit: recovery: %w", err)
+		}
+	}
+	return buf, nil
+}
+
+// openedState is a segment's first record when it is segment_opened at
+// the seq the segment's name stands for, carrying the tree state of the
+// records before it.
+type openedState struct {
+	head openedHead
+	prev Hash // head.Prev, decoded
+	tree *Tree
+}
+
+// readOpenedState reads the first line of the segment at path as an
+// openedState; ok is false when it is not one (the segment is empty or
+// torn, its first record is damaged or carries no tree state).
+func readOpenedState(path string, seg segmentRef) (st openedState, ok bool) {
 	line, err := firstLine(path)
 	if err != nil {
-		return
+		return st, false
 	}
-	h, st, err := parseOpenedHead(line)
-	if err != nil || h.Seq != seg.first {
-		return
+	h, ts, err := parseOpenedHead(line)
+	if err != nil || h.Seq != seg.first || seg.first == 0 {
+		return st, false
 	}
-	var prev Hash
-	if n, err := hex.Decode(prev[:], []byte(h.Prev)); err != nil || n != len(prev) || len(h.Prev) != 2*len(prev) {
-		return
+	if n, err := hex.Decode(st.prev[:], []byte(h.Prev)); err != nil || n != len(st.prev) || len(h.Prev) != 2*len(st.prev) {
+		return st, false
 	}
-	tree, err := TreeFromState(st)
+	tree, err := TreeFromState(ts)
 	if err != nil {
-		return
+		return st, false
 	}
-	r.tree, r.records, r.expect, r.last = tree, h.Seq, h.Seq, prev
+	st.head, st.tree = h, tree
+	return st, true
+}
+
+// importState starts the chain and the tree from the state a segment's
+// segment_opened carries, as if the records before it had been read: its
+// prev link to them is not checked here; a later signed checkpoint vouches
+// for the state (checkCheckpointRecord sets importAuth). Used for the
+// first segment kept when the log's first segments were deleted
+// (retention), and for the segment a fast start begins with. The line
+// itself is then read and checked by scanSegment.
+func (r *recovery) importState(st openedState, seg segmentRef) {
+	h := st.head
+	r.tree, r.records, r.expect, r.last = st.tree, h.Seq, h.Seq, st.prev
 	r.lastKind, r.lastNext, r.lastSegment = KindSegmentSealed, seg.name, h.Previous
 	r.imported, r.importSeq, r.importSegment = true, h.Seq, seg.name
 }
@@ -250,7 +334,9 @@ func (r *recovery) checkTrusted() {
 	case r.origin != "" && c.Origin != r.origin:
 		r.fileDamageAt(0, damageFork, "the checkpoint file is of log %s, the log is %s", c.Origin, r.origin)
 	case r.imported && c.Size < r.importSeq:
-		// It covers only deleted records: nothing to check it against.
+		// It covers only records before the ones read (deleted, or in
+		// segments a fast start does not read): nothing to check its root
+		// against. It is no larger than the log.
 	case c.Size > r.records:
 		r.fileDamageAt(r.records, damageTruncated, "the checkpoint file covers %d records, the log holds %d", c.Size, r.records)
 	case r.trustedRoot == nil || *r.trustedRoot != c.Root:
@@ -457,7 +543,7 @@ func (r *recovery) checkCheckpointRecord(seg segmentRef, seq uint64, h recordHea
 		return
 	}
 	if r.imported && !r.importAuth && h.have&hasRoot != 0 && h.size == int64(seq) && h.root != base64.StdEncoding.EncodeToString(root[:]) {
-		r.damageAt(r.importSegment, r.importSeq, damageModified, "the tree state in segment_opened %d (the first record kept) is not the one the signer had: checkpoint record %d does not match it", r.importSeq, seq)
+		r.damageAt(r.importSegment, r.importSeq, damageModified, "the tree state in segment_opened %d (where recovery starts reading) is not the one the signer had, or the records after it were changed and the chain recomputed: checkpoint record %d does not match it", r.importSeq, seq)
 		return
 	}
 	if h.have&(hasSize|hasRoot|hasNote) != hasSize|hasRoot|hasNote || h.size != int64(seq) || h.root != base64.StdEncoding.EncodeToString(root[:]) {
@@ -465,6 +551,7 @@ func (r *recovery) checkCheckpointRecord(seg segmentRef, seq uint64, h recordHea
 		return
 	}
 	c, _, err := OpenCheckpoint([]byte(h.note), r.keys)
+	verified := err == nil
 	var invalid *note.InvalidSignatureError
 	var unverified *note.UnverifiedNoteError
 	switch {
@@ -489,7 +576,11 @@ func (r *recovery) checkCheckpointRecord(seg segmentRef, seq uint64, h recordHea
 		r.damageAt(seg.name, seq, damageModified, "checkpoint record %d: the note is not the checkpoint of the records before it", seq)
 		return
 	}
-	r.importAuth = true
+	// Only a signature by a known key vouches for an imported tree state:
+	// anyone can sign a note with a key of their own.
+	if verified {
+		r.importAuth = true
+	}
 }
 
 func prevSeqText(seq uint64) string {

@@ -60,6 +60,24 @@ func editSegment(t *testing.T, folder string, recs []record, seq uint64, edit fu
 	}
 }
 
+// newestDecision is the id of the k-th decision (0 first) of the log's
+// newest segment: Open reads only that segment, so damage Open must
+// refuse goes there.
+func newestDecision(t *testing.T, recs []record, k int) string {
+	t.Helper()
+	newest := recs[len(recs)-1].segment
+	for _, r := range recs {
+		if r.segment == newest && r.kind() == KindDecision {
+			if k == 0 {
+				return r.str("decision_id")
+			}
+			k--
+		}
+	}
+	t.Fatalf("the newest segment %s has too few decisions", newest)
+	return ""
+}
+
 func appendToFile(t *testing.T, path string, b []byte) {
 	t.Helper()
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
@@ -203,15 +221,16 @@ func TestDamageIsRefusedThenAccepted(t *testing.T) {
 		mutate   mutation
 	}{
 		{"a value changed", damageModified, func(t *testing.T, folder string, recs []record) uint64 {
-			seq := seqOf(t, recs, "d-5")
+			id := newestDecision(t, recs, 5)
+			seq := seqOf(t, recs, id)
 			editSegment(t, folder, recs, seq, func(lines [][]byte, i int) [][]byte {
-				lines[i] = bytes.Replace(lines[i], []byte(`"d-5"`), []byte(`"d-7"`), 1)
+				lines[i] = bytes.Replace(lines[i], []byte(`"`+id+`"`), []byte(`"d-700"`), 1)
 				return lines
 			})
 			return seq
 		}},
 		{"a line made non-canonical", damageModified, func(t *testing.T, folder string, recs []record) uint64 {
-			seq := seqOf(t, recs, "d-6")
+			seq := seqOf(t, recs, newestDecision(t, recs, 6))
 			editSegment(t, folder, recs, seq, func(lines [][]byte, i int) [][]byte {
 				lines[i] = bytes.Replace(lines[i], []byte(`"allow":true`), []byte(`"allow": true`), 1)
 				return lines
@@ -219,21 +238,21 @@ func TestDamageIsRefusedThenAccepted(t *testing.T) {
 			return seq
 		}},
 		{"a line deleted", damageDeleted, func(t *testing.T, folder string, recs []record) uint64 {
-			seq := seqOf(t, recs, "d-3")
+			seq := seqOf(t, recs, newestDecision(t, recs, 3))
 			editSegment(t, folder, recs, seq, func(lines [][]byte, i int) [][]byte {
 				return append(lines[:i:i], lines[i+1:]...)
 			})
 			return seq + 1
 		}},
 		{"a line duplicated", damageDuplicate, func(t *testing.T, folder string, recs []record) uint64 {
-			seq := seqOf(t, recs, "d-3")
+			seq := seqOf(t, recs, newestDecision(t, recs, 3))
 			editSegment(t, folder, recs, seq, func(lines [][]byte, i int) [][]byte {
 				return append(lines[:i+1:i+1], lines[i:]...)
 			})
 			return seq
 		}},
 		{"two lines swapped", damageReordered, func(t *testing.T, folder string, recs []record) uint64 {
-			seq := seqOf(t, recs, "d-3")
+			seq := seqOf(t, recs, newestDecision(t, recs, 3))
 			editSegment(t, folder, recs, seq, func(lines [][]byte, i int) [][]byte {
 				lines[i], lines[i+1] = lines[i+1], lines[i]
 				return lines
@@ -250,7 +269,7 @@ func TestDamageIsRefusedThenAccepted(t *testing.T) {
 			return seq - 1
 		}},
 		{"a middle line's prev changed", damageModified, func(t *testing.T, folder string, recs []record) uint64 {
-			seq := seqOf(t, recs, "d-4")
+			seq := seqOf(t, recs, newestDecision(t, recs, 4))
 			editSegment(t, folder, recs, seq, func(lines [][]byte, i int) [][]byte {
 				j := bytes.Index(lines[i], []byte(`"prev":"`)) + len(`"prev":"`)
 				lines[i][j] = flipHex(lines[i][j])
@@ -259,7 +278,7 @@ func TestDamageIsRefusedThenAccepted(t *testing.T) {
 			return seq // the next line tells: it does not chain to this one either
 		}},
 		{"a record's seq changed", damageModified, func(t *testing.T, folder string, recs []record) uint64 {
-			seq := seqOf(t, recs, "d-4")
+			seq := seqOf(t, recs, newestDecision(t, recs, 4))
 			editSegment(t, folder, recs, seq, func(lines [][]byte, i int) [][]byte {
 				lines[i] = bytes.Replace(lines[i], []byte(fmt.Sprintf(`"seq":%d,`, seq)), []byte(fmt.Sprintf(`"seq":%d,`, seq+7)), 1)
 				return lines
@@ -267,8 +286,14 @@ func TestDamageIsRefusedThenAccepted(t *testing.T) {
 			return seq
 		}},
 		{"a record after segment_sealed", damageModified, func(t *testing.T, folder string, recs []record) uint64 {
+			// The newest segment is the sealed one (an interrupted
+			// rotation), with a record after its seal.
 			segs, _ := listSegments(folder)
-			sealed := segs[1].first - 1
+			last := segs[len(segs)-1]
+			os.Remove(filepath.Join(folder, last.name))
+			os.Remove(filepath.Join(folder, CheckpointFile))
+			recs = recs[:last.first]
+			sealed := last.first - 1
 			extra, err := EncodeRecord(nil, recs[0].str(FieldLog), sealed+1, LeafHash(recs[sealed].line), decision(99))
 			if err != nil {
 				t.Fatal(err)
@@ -279,7 +304,7 @@ func TestDamageIsRefusedThenAccepted(t *testing.T) {
 			return sealed + 1
 		}},
 		{"a line longer than 16 MiB", damageModified, func(t *testing.T, folder string, recs []record) uint64 {
-			seq := seqOf(t, recs, "d-2")
+			seq := seqOf(t, recs, newestDecision(t, recs, 2))
 			editSegment(t, folder, recs, seq, func(lines [][]byte, i int) [][]byte {
 				lines[i] = append(bytes.Repeat([]byte("x"), maxRecordLine), '\n')
 				return lines
@@ -289,7 +314,7 @@ func TestDamageIsRefusedThenAccepted(t *testing.T) {
 		{"a checkpoint's signature changed", damageModified, func(t *testing.T, folder string, recs []record) uint64 {
 			seq := uint64(0)
 			for _, r := range recs {
-				if r.kind() == KindCheckpoint {
+				if r.kind() == KindCheckpoint && r.segment == recs[len(recs)-1].segment {
 					seq = uint64(r.num(FieldSeq))
 					break
 				}
@@ -310,15 +335,16 @@ func TestDamageIsRefusedThenAccepted(t *testing.T) {
 			editSegment(t, folder, recs, seq, func(lines [][]byte, i int) [][]byte { return lines[:i] })
 			return seq
 		}},
-		{"a segment deleted", damageGap, func(t *testing.T, folder string, recs []record) uint64 {
+		{"the segment before the newest deleted", damageGap, func(t *testing.T, folder string, recs []record) uint64 {
 			segs, _ := listSegments(folder)
-			os.Remove(filepath.Join(folder, segs[1].name))
-			return segs[2].first
+			os.Remove(filepath.Join(folder, segs[len(segs)-2].name))
+			return segs[len(segs)-1].first
 		}},
-		{"a segment renamed", damageGap, func(t *testing.T, folder string, recs []record) uint64 {
+		{"the newest segment renamed", damageGap, func(t *testing.T, folder string, recs []record) uint64 {
 			segs, _ := listSegments(folder)
-			os.Rename(filepath.Join(folder, segs[1].name), filepath.Join(folder, SegmentName(segs[1].first+1)))
-			return segs[1].first // the renamed segment's first record
+			last := segs[len(segs)-1]
+			os.Rename(filepath.Join(folder, last.name), filepath.Join(folder, SegmentName(last.first+1)))
+			return last.first // the renamed segment's first record
 		}},
 		{"the whole log deleted", damageTruncated, func(t *testing.T, folder string, recs []record) uint64 {
 			segs, _ := listSegments(folder)

@@ -285,6 +285,14 @@ func TestRetentionTamperedTreeState(t *testing.T) {
 			dir := t.TempDir()
 			folder := retainedLog(t, dir)
 			segs, lines := allLines(t, folder)
+			// Open reads the newest segment only: cut the log to the first
+			// segment kept (sealed: an interrupted rotation), whose
+			// segment_opened is where both recovery and verify start.
+			for _, s := range segs[1:] {
+				os.Remove(filepath.Join(folder, s.name))
+			}
+			os.Remove(filepath.Join(folder, CheckpointFile))
+			segs, lines = segs[:1], lines[:1]
 			first := lines[0][0]
 			i := bytes.Index(first, []byte(`"hashes":["`)) + len(`"hashes":["`) + 3
 			changed := bytes.Clone(first)
@@ -340,23 +348,51 @@ func TestDeletionWithoutRetentionRecord(t *testing.T) {
 	}
 }
 
+// TestRetentionMiddleSegmentMissingIsGap: a segment missing after the first
+// one kept is a GAP for verify. Open reads the newest segment only: it
+// sees the gap when the missing segment is the one before the newest (the
+// newest segment_opened names it), not further back.
 func TestRetentionMiddleSegmentMissingIsGap(t *testing.T) {
-	dir := t.TempDir()
-	folder := retainedLog(t, dir)
-	segs, _ := allLines(t, folder)
-	if len(segs) < 3 {
-		t.Fatalf("segments %v", segs)
-	}
-	if err := os.Remove(filepath.Join(folder, segs[1].name)); err != nil {
-		t.Fatal(err)
-	}
-	rep := verifyDir(t, dir)
-	if p := rep.Logs[0].Problem; p == nil || p.Category != Gap || p.Seq != segs[2].first {
-		t.Fatalf("middle segment deleted: %+v", p)
-	}
-	_, err := Open(context.Background(), testOptions(t, dir))
-	var d *DamageError
-	if !errors.As(err, &d) || d.Category != damageGap {
-		t.Fatalf("Open: %v", err)
+	for _, tc := range []struct {
+		name    string
+		missing func(segs []segmentRef) int // index of the segment deleted
+		openGap bool
+	}{
+		{"the second segment kept", func([]segmentRef) int { return 1 }, false},
+		{"the segment before the newest", func(segs []segmentRef) int { return len(segs) - 2 }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			folder := retainedLog(t, dir)
+			segs, _ := allLines(t, folder)
+			if len(segs) < 4 {
+				t.Fatalf("segments %v", segs)
+			}
+			i := tc.missing(segs)
+			if err := os.Remove(filepath.Join(folder, segs[i].name)); err != nil {
+				t.Fatal(err)
+			}
+			rep := verifyDir(t, dir)
+			if p := rep.Logs[0].Problem; p == nil || p.Category != Gap || p.Seq != segs[i+1].first {
+				t.Fatalf("segment %d deleted: %+v", i, p)
+			}
+			l, err := Open(context.Background(), testOptions(t, dir))
+			if !tc.openGap {
+				if err != nil {
+					t.Fatalf("Open reads only the newest segment: %v", err)
+				}
+				if err := l.Close(); err != nil {
+					t.Fatal(err)
+				}
+				if p := verifyDir(t, dir).Logs[0].Problem; p == nil || p.Category != Gap || p.Seq != segs[i+1].first {
+					t.Fatalf("after Open: %+v", p)
+				}
+				return
+			}
+			var d *DamageError
+			if !errors.As(err, &d) || d.Category != damageGap || d.Seq != segs[i+1].first {
+				t.Fatalf("Open: %v", err)
+			}
+		})
 	}
 }
