@@ -37,8 +37,9 @@ upstream_name := name if {
 _write_effects := {"write", "destructive", "exec"}
 
 # A tool is destructive when Go classed it so or when it says so itself.
-# An effect set by the operator's configuration (effect_source "config")
-# replaces what the annotations say, in both directions.
+# An effect set by the operator's configuration (effect_source "config") or
+# declared by Sovereign's own engine (effect_source "engine") replaces what
+# the annotations say, in both directions.
 destructive if input.tool.effect == "destructive"
 
 # MCP: destructiveHint means something only when readOnlyHint is false, and
@@ -50,7 +51,7 @@ destructive if {
 	not input.tool.annotations.readOnlyHint == true
 }
 
-_configured if input.tool.effect_source == "config"
+_configured if input.tool.effect_source in {"config", "engine"}
 
 # A tool may write: its effect class says so, its annotations say it is not
 # read-only or is destructive, or nothing is known and it does not claim to

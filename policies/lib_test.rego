@@ -82,6 +82,17 @@ test_configured_effect_replaces_annotations if {
 	lib.writes with input as fx.with_tool(fx.call({}), strict)
 }
 
+test_engine_effect_replaces_annotations if {
+	# The built-in engine declares its tools' effects; a hint that
+	# contradicts the declaration does not count.
+	tool := {"name": "record_insight", "upstream_name": "record_insight", "annotations": {"readOnlyHint": false, "destructiveHint": true}, "effect": "write", "effect_source": "engine"}
+	not lib.destructive with input as fx.with_tool(fx.call({}), tool)
+	lib.writes with input as fx.with_tool(fx.call({}), tool)
+	lib.effects == {"write"} with input as fx.with_tool(fx.call({}), tool)
+	reader := object.union(tool, {"effect": "read"})
+	not lib.writes with input as fx.with_tool(fx.call({}), reader)
+}
+
 test_read_only_hint_outweighs_destructive_hint if {
 	both := {"name": "fs__read", "upstream_name": "read", "annotations": {"readOnlyHint": true, "destructiveHint": true}, "effect": "read"}
 	not lib.destructive with input as fx.with_tool(fx.call({}), both)

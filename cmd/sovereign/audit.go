@@ -29,7 +29,8 @@ decision of the gate as hash-chained, canonical JSON lines with signed checkpoin
   sovereign audit verify --checkpoint copy.note   also prove nothing was cut off since
   sovereign audit prove --seq 1234 --out p.json   evidence that one record is in the log
   sovereign audit check-proof p.json --key k.vkey check such evidence, without the log
-  sovereign audit rotate-key                      replace the signing key (logs record it)`,
+  sovereign audit rotate-key                      replace the signing key (logs record it)
+  sovereign audit replay --policy-dir ./new       would another policy decide the records otherwise?`,
 	}
 	// One line per subcommand.
 	cmd.AddCommand(newAuditVerifyCommand(g))
@@ -39,6 +40,7 @@ decision of the gate as hash-chained, canonical JSON lines with signed checkpoin
 	cmd.AddCommand(newAuditTailCommand(g))
 	cmd.AddCommand(newAuditExportCommand(g))
 	cmd.AddCommand(newAuditHashCommand(g))
+	cmd.AddCommand(newAuditReplayCommand(g))
 	cmd.AddCommand(newAuditRotateKeyCommand(g))
 	return cmd
 }

@@ -58,10 +58,12 @@ func (g *Gate) decisionBody(req *proxy.Request, d proxy.Decision, ev *evaluation
 	}
 	if req.Server != "" {
 		b["upstream"] = req.Server
+		b["transport"] = req.Transport
 	}
 	switch {
 	case ev.tool != nil:
-		b["tool"] = map[string]any{"name": req.Name, "upstream_name": req.Original, "effect": ev.tool["effect"], "effect_source": ev.tool["effect_source"]}
+		b["tool"] = map[string]any{"name": req.Name, "upstream_name": req.Original, "effect": ev.tool["effect"], "effect_source": ev.tool["effect_source"],
+			"annotations": audit.RecordValue(ev.tool["annotations"])}
 	case req.URI != "":
 		b["resource"] = map[string]any{"uri": req.URI, "upstream_uri": upstreamURI(req)}
 	case req.Name != "":
@@ -69,6 +71,13 @@ func (g *Gate) decisionBody(req *proxy.Request, d proxy.Decision, ev *evaluation
 	}
 	if len(ev.subject) > 0 {
 		b["args_digest"] = digest(ev.subject)
+	}
+	// What else the policy saw, for a replay against another policy
+	// (sovereign audit replay): nothing that quotes an argument in clear
+	// but the paths.
+	if ev.facts != nil {
+		b["call_count"] = req.CallCount
+		b["facts"] = recordFacts(g.opts.AuditKey, ev.facts)
 	}
 	if len(d.Redact) > 0 {
 		b["redact"] = audit.RecordValue(append([]string{}, d.Redact...))

@@ -63,7 +63,7 @@ func TestDecisionsAreRecorded(t *testing.T) {
 	}{
 		{"allowed call: durable before forwarding", callRequest(`{"path":"/home/alice/x"}`), allow, nil, true, 1, 0,
 			[]string{`"kind":"decision"`, `"phase":"call"`, `"allow":true`, `"revision":"r1"`, `"args_digest":"sha256:`,
-				`"tool":{"effect":"destructive","effect_source":"annotations","name":"fs__write_file","upstream_name":"write_file"}`,
+				`"tool":{"annotations":{"destructiveHint":true,"readOnlyHint":false},"effect":"destructive","effect_source":"annotations","name":"fs__write_file","upstream_name":"write_file"}`,
 				`"obligations":[{"count":600,"type":"audit","weight":"0.5"}]`},
 			[]string{"/home/alice/x"}},
 		{"denied call: queued", callRequest(`{}`), deny, nil, false, 0, 1,

@@ -37,6 +37,14 @@ type ToolEffects interface {
 	ToolEffect(upstream, tool string) (effect string, ok bool)
 }
 
+// EngineEffects are the effect classes (read, write, destructive) of the
+// tools of the upstream Server, the proxy's built-in engine, by the name
+// the engine gives them.
+type EngineEffects struct {
+	Server  string
+	Effects map[string]string
+}
+
 // Call is what a FactFunc is told about one request with arguments, or
 // about one result.
 type Call struct {
@@ -77,6 +85,9 @@ type Options struct {
 	Home    string      // input.facts.home, for "~/" prefixes in policy data
 	Facts   []FactFunc  // fill input.facts, e.g. "paths", "strings"
 	Tools   ToolEffects // configured effects of tools; nil: annotations only
+	// Builtin declares the effects of the built-in engine's tools, which
+	// replace their annotations (input.tool.effect_source "engine").
+	Builtin *EngineEffects
 	// Audit records every decision (but plumbing) and every outcome; nil:
 	// nothing is recorded. AuditKey keys the redacted copies of arguments.
 	Audit    Recorder
@@ -151,6 +162,7 @@ type evaluation struct {
 	args     any              // subject decoded
 	policy   *policy.Decision // the engine's decision, when it ran
 	tool     map[string]any   // input.tool, when the request concerns a tool
+	facts    map[string]any   // input.facts, once the input is built
 }
 
 func (g *Gate) decide(ctx context.Context, req *proxy.Request, ev *evaluation) proxy.Decision {
@@ -162,10 +174,10 @@ func (g *Gate) decide(ctx context.Context, req *proxy.Request, ev *evaluation) p
 		ev.plumbing = true
 		return proxy.Decision{Allow: true, ID: id}
 	}
-	input := baseInput(req, g.opts.Tools)
+	input := baseInput(req, g.opts.Tools, g.opts.Builtin)
 	ev.tool, _ = input["tool"].(map[string]any)
 	facts := map[string]any{"roots": g.opts.Roots, "home": g.opts.Home}
-	input["facts"] = facts
+	input["facts"], ev.facts = facts, facts
 	if subject, key, ok := factSubject(req); ok {
 		ev.subject = subject
 		v, err := decodeArgs(subject)

@@ -25,6 +25,7 @@ const (
 const (
 	EffectFromAnnotations = "annotations"
 	EffectFromConfig      = "config"
+	EffectFromEngine      = "engine"
 )
 
 // effect classifies a tool by its MCP annotations (untrusted hints): read
@@ -69,8 +70,13 @@ func decodeArgs(raw json.RawMessage) (any, error) {
 // class the gate does not know becomes unknown, which the policy library
 // treats as possibly writing. The annotations are returned as given either
 // way.
-func toolEffect(req *proxy.Request, tools ToolEffects) (eff, source string, ann map[string]any) {
+func toolEffect(req *proxy.Request, tools ToolEffects, engine *EngineEffects) (eff, source string, ann map[string]any) {
 	eff, ann = effect(req.Annotations)
+	if engine != nil && req.Server == engine.Server {
+		if e, ok := engine.Effects[req.Original]; ok {
+			return e, EffectFromEngine, ann
+		}
+	}
 	if tools == nil {
 		return eff, EffectFromAnnotations, ann
 	}
@@ -87,7 +93,7 @@ func toolEffect(req *proxy.Request, tools ToolEffects) (eff, source string, ann 
 
 // baseInput holds what every request's input has; tools (may be nil) gives
 // the configured effects of tools.
-func baseInput(req *proxy.Request, tools ToolEffects) map[string]any {
+func baseInput(req *proxy.Request, tools ToolEffects, engine *EngineEffects) map[string]any {
 	in := map[string]any{
 		"v":         InputVersion,
 		"phase":     req.Phase,
@@ -101,7 +107,7 @@ func baseInput(req *proxy.Request, tools ToolEffects) map[string]any {
 	}
 	switch req.Method {
 	case mcpmsg.ToolsCall, mcpmsg.ToolsList:
-		eff, source, ann := toolEffect(req, tools)
+		eff, source, ann := toolEffect(req, tools, engine)
 		in["tool"] = map[string]any{"name": req.Name, "upstream_name": req.Original, "annotations": ann,
 			"effect": eff, "effect_source": source}
 	case mcpmsg.PromptsGet, mcpmsg.PromptsList:
