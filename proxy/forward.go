@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -17,6 +18,36 @@ import (
 
 // DecisionMetaKey is the _meta key under which a denial carries its decision.
 const DecisionMetaKey = "dev.sovereign/decision"
+
+// CallerMetaKey is the _meta key under which the proxy tells its in-process
+// engine who makes a call: {"session", "principal", "client"}. Keys under
+// metaPrefix that a client sends are dropped before forwarding, so no
+// client can claim to be another session.
+const CallerMetaKey = metaPrefix + "caller"
+
+const metaPrefix = "dev.sovereign/"
+
+// stdioSessionID is the id mcp-go gives every stdio session; the engine is
+// told the proxy's own stdio session name instead (see Proxy.stdioSession).
+const stdioSessionID = "stdio"
+
+// clientMeta returns the client's _meta fields without the proxy's own
+// (metaPrefix) keys; nil when none are left.
+func clientMeta(meta *mcp.Meta) map[string]any {
+	if meta == nil || len(meta.AdditionalFields) == 0 {
+		return nil
+	}
+	out := make(map[string]any, len(meta.AdditionalFields))
+	for k, v := range meta.AdditionalFields {
+		if !strings.HasPrefix(k, metaPrefix) {
+			out[k] = v
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
 
 // callTool is the handler of every exposed tool: gate, forward, relay.
 func (p *Proxy) callTool(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -107,13 +138,27 @@ func (p *Proxy) forward(ctx context.Context, server, method string, params map[s
 	if !ok {
 		return nil, fmt.Errorf("%w: server %q is not configured", upstream.ErrUnavailable, server)
 	}
-	if meta != nil {
-		m := &mcp.Meta{AdditionalFields: meta.AdditionalFields}
-		if meta.ProgressToken != nil {
-			token, release := p.progress.register(ctx, meta.ProgressToken)
-			defer release()
-			m.ProgressToken = token
+	m := &mcp.Meta{AdditionalFields: clientMeta(meta)}
+	if meta != nil && meta.ProgressToken != nil {
+		token, release := p.progress.register(ctx, meta.ProgressToken)
+		defer release()
+		m.ProgressToken = token
+	}
+	if u.Transport() == upstream.TransportInProcess {
+		// Only the proxy's own in-process engine learns who calls.
+		r := p.newRequest(ctx, "", method)
+		if m.AdditionalFields == nil {
+			m.AdditionalFields = map[string]any{}
 		}
+		session := r.SessionID
+		if session == stdioSessionID {
+			session = p.stdioSession
+		}
+		m.AdditionalFields[CallerMetaKey] = map[string]any{
+			"session": session, "principal": r.Principal.Kind + ":" + r.Principal.ID, "client": r.Client.Name,
+		}
+	}
+	if m.ProgressToken != nil || len(m.AdditionalFields) > 0 {
 		params["_meta"] = m
 	}
 	done := p.calls.add(server, ctx)

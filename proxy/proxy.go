@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/hashicorp/go-hclog"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -45,6 +46,11 @@ type Options struct {
 
 // Proxy aggregates upstreams behind one MCP server and gates every request.
 type Proxy struct {
+	// stdioSession names the stdio client's session for the built-in
+	// engine: mcp-go calls every stdio session "stdio", so two proxy
+	// processes (two Claude sessions) would look like one session to it.
+	stdioSession string
+
 	log     hclog.Logger
 	gate    Gate
 	version string
@@ -100,6 +106,7 @@ func New(opts Options) *Proxy {
 		calls:        newCallTable(),
 		progress:     newProgressTable(),
 		subs:         newSubscriptionTable(),
+		stdioSession: "stdio-" + uuid.NewString(),
 	}
 	if p.gate == nil {
 		p.gate = AllowKnown{}
@@ -215,3 +222,7 @@ func (p *Proxy) countCall(session string) int64 {
 	v, _ := p.callCounts.LoadOrStore(session, new(atomic.Int64))
 	return v.(*atomic.Int64).Add(1)
 }
+
+// FindTool returns the tool the catalog exposes as name (the govern tool's
+// policygate.ToolFinder).
+func (p *Proxy) FindTool(name string) (catalog.Entry, bool) { return p.cat.Load().Tool(name) }

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/sovereign-stack/sovereign/core/config"
+	"github.com/sovereign-stack/sovereign/core/engine"
 	"github.com/sovereign-stack/sovereign/core/pathfact"
 	"github.com/sovereign-stack/sovereign/core/policy"
 	"github.com/sovereign-stack/sovereign/core/ratelimit"
@@ -32,6 +33,9 @@ type gateSetup struct {
 	servers map[string]config.Server
 	// audit records the decisions; nil when auditing is disabled.
 	audit *auditSink
+	// engine is the built-in engine when serve runs it, else nil: the
+	// gate takes its tools' effects and path arguments from it.
+	engine *builtinEngine
 }
 
 // defaultRoots are the roots when the config names none: the user's home
@@ -44,14 +48,26 @@ func defaultRoots(cfg config.Config) []string {
 	return roots
 }
 
+// gateRoots are the directories tool calls may touch: the configured roots
+// (or the defaults) and the setup's extra ones.
+func gateRoots(cfg config.Config, setup gateSetup) []string {
+	roots := cfg.Roots
+	if len(roots) == 0 {
+		roots = defaultRoots(cfg)
+	}
+	return append(append([]string(nil), roots...), setup.extraRoots...)
+}
+
 // protectedPaths are the proxy's own files, which no tool call may touch
-// even inside the roots: the audit log and keys, the config file, and the
+// even inside the roots: the audit log and keys, the built-in engine's
+// database (its tools are the only way to change it), the config file, and the
 // policy files and data (a tool that could rewrite them could loosen the
 // policy that gates it; they reload on change).
 func protectedPaths(cfg config.Config, configPath string) []string {
 	out := []string{
 		filepath.Join(cfg.DataDir, "audit") + "/**",
 		filepath.Join(cfg.DataDir, "keys") + "/**",
+		filepath.Join(cfg.DataDir, engine.Dir) + "/**",
 	}
 	files := append([]string(nil), cfg.Policy.Data...)
 	if configPath != "" {
@@ -79,15 +95,11 @@ func buildGate(ctx context.Context, cfg config.Config, setup gateSetup, log hclo
 	if setup.audit != nil {
 		popts.OnLoad = setup.audit.policyLoaded(cfg.Policy.Mode)
 	}
-	engine, err := policy.New(ctx, popts)
+	pol, err := policy.New(ctx, popts)
 	if err != nil {
 		return nil, err
 	}
-	roots := cfg.Roots
-	if len(roots) == 0 {
-		roots = defaultRoots(cfg)
-	}
-	roots = append(append([]string(nil), roots...), setup.extraRoots...)
+	roots := gateRoots(cfg, setup)
 	home, _ := os.UserHomeDir()
 	cwd, _ := os.Getwd()
 	paths, err := pathfact.New(pathfact.Options{Home: home, Cwd: cwd, Roots: roots, Sensitive: protectedPaths(cfg, setup.configPath)})
@@ -103,15 +115,15 @@ func buildGate(ctx context.Context, cfg config.Config, setup gateSetup, log hclo
 	if err != nil {
 		return nil, err
 	}
-	log.Info("policy gate ready", "revision", engine.Revision(), "mode", engine.Mode(), "roots", paths.Roots())
+	log.Info("policy gate ready", "revision", pol.Revision(), "mode", pol.Mode(), "roots", paths.Roots())
 	go func() {
-		if err := engine.Watch(ctx); err != nil {
+		if err := pol.Watch(ctx); err != nil {
 			log.Warn("policy files are not watched; reload with SIGHUP", "error", err)
 		}
 	}()
-	go reloadOnHangup(ctx, engine, log)
+	go reloadOnHangup(ctx, pol, log)
 	gopts := policygate.Options{
-		Engine:  engine,
+		Engine:  pol,
 		Limiter: limiter,
 		Roots:   paths.Roots(),
 		Home:    home,
@@ -119,6 +131,10 @@ func buildGate(ctx context.Context, cfg config.Config, setup gateSetup, log hclo
 			func(c policygate.Call, facts map[string]any) {
 				if c.Phase == proxy.PhaseResult {
 					return // paths a result mentions are not acted on
+				}
+				if args, sel, ok := setup.engine.pathFacts(c); ok {
+					facts["paths"] = pathfact.Values(paths.FactsFor(args, sel))
+					return
 				}
 				facts["paths"] = pathfact.Values(paths.FactsFor(c.Args, tools.pathArgs(c)))
 			},
@@ -132,8 +148,9 @@ func buildGate(ctx context.Context, cfg config.Config, setup gateSetup, log hclo
 				facts["strings_incomplete"] = res.Incomplete
 			},
 		},
-		Tools:  tools,
-		Logger: log.Named("gate"),
+		Tools:   tools,
+		Builtin: setup.engine.policyEffects(),
+		Logger:  log.Named("gate"),
 	}
 	if setup.audit != nil {
 		gopts.Audit, gopts.AuditKey = setup.audit.log, setup.audit.keys.HMAC

@@ -36,5 +36,6 @@ what the gate allows.
 	pf.BoolVar(&g.logJSON, "log-json", false, "write the log (on stderr) as JSON lines")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newServeCommand(g), newRunCommand(g), newConfigCommand(g), newPolicyCommand(g), newAuditCommand(g), newVersionCommand())
+	root.AddCommand(newImportCommand(g), newExportCommand(g))
 	return root
 }

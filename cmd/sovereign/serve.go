@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sovereign-stack/sovereign/proxy"
+	"github.com/sovereign-stack/sovereign/proxy/policygate"
 )
 
 func newServeCommand(g *globalFlags) *cobra.Command {
@@ -18,11 +19,13 @@ func newServeCommand(g *globalFlags) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Serve the configured MCP servers as one, over stdio and optionally HTTP",
+		Short: "Serve the built-in tools and the configured MCP servers as one, over stdio and optionally HTTP",
 		Long: `Serve the configured upstream servers as one MCP server: over stdio (unless
 --no-stdio) and, with --http or listen.http in the config, over Streamable HTTP
-at /mcp and legacy SSE at /sse (+ /message). With no config it serves an empty
-catalog.`,
+at /mcp and legacy SSE at /sse (+ /message). The built-in sovereign tools
+(memory, threads, handoffs, routing, governance) are served beside them,
+under their own names, unless engine.enabled is false: with no config at
+all, serve offers those tools under the default policy.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			mcpOut := takeStdout()
@@ -54,12 +57,26 @@ catalog.`,
 			defer sink.close(log)
 			setup := gateSetup{configPath: g.configPath, servers: cfg.Servers}
 			setup.audit = sink
+			// The engine is built before the gate (the gate needs its
+			// tools' effects); govern's judge is bound to the gate after.
+			judge := policygate.NewJudge()
+			builtinEng, err := startEngine(cmd.Context(), cfg, gateRoots(cfg, setup), judge, log)
+			if err != nil {
+				return err
+			}
+			defer builtinEng.close(log)
+			upstreams := upstreamsFromConfig(cfg)
+			if builtinEng != nil {
+				setup.engine = builtinEng
+				upstreams = append([]proxy.Upstream{builtinEng.upstream}, upstreams...)
+			}
 			gate, err := buildGate(cmd.Context(), cfg, setup, log)
 			if err != nil {
 				return err
 			}
+			judge.Bind(gate)
 			p := proxy.New(proxy.Options{
-				Upstreams: upstreamsFromConfig(cfg),
+				Upstreams: upstreams,
 				Gate:      gate,
 				Principal: osPrincipal(),
 				Logger:    log.Named("proxy"),
@@ -68,6 +85,7 @@ catalog.`,
 				// capabilities the upstreams mirror.
 				SingleClient: !noStdio && cfg.Listen.HTTP == "",
 			})
+			judge.UseTools(p)
 			return serveProxy(cmd.Context(), p, fronts{
 				stdio:    !noStdio,
 				httpAddr: cfg.Listen.HTTP,

@@ -60,19 +60,35 @@ func migrate(ctx context.Context, db *sql.DB, migrations []migration) error {
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("schema_migrations: %w", err)
 	}
-	var newest sql.NullInt64
-	if err := db.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&newest); err != nil {
+	applied := map[int]bool{}
+	rows, err := db.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return fmt.Errorf("schema_migrations: %w", err)
+	}
+	newest := 0
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			_ = rows.Close()
+			return fmt.Errorf("schema_migrations: %w", err)
+		}
+		applied[v] = true
+		newest = max(newest, v)
+	}
+	if err := rows.Close(); err != nil {
 		return fmt.Errorf("schema_migrations: %w", err)
 	}
 	last := 0
 	if len(migrations) > 0 {
 		last = migrations[len(migrations)-1].version
 	}
-	if newest.Valid && int(newest.Int64) > last {
-		return fmt.Errorf("%w (version %d, this build knows %d)", errNewerSchema, newest.Int64, last)
+	if newest > last {
+		return fmt.Errorf("%w (version %d, this build knows %d)", errNewerSchema, newest, last)
 	}
+	// Every migration not applied yet, in order: a database may lack an
+	// earlier version than its newest (one added while it was in use).
 	for _, m := range migrations {
-		if newest.Valid && int64(m.version) <= newest.Int64 {
+		if applied[m.version] {
 			continue
 		}
 		if err := applyMigration(ctx, db, m); err != nil {

@@ -240,3 +240,24 @@ func TestNormalizeDomain(t *testing.T) {
 		}
 	}
 }
+
+func TestMigrationAddedBelowNewestIsApplied(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "m.db")
+	one := migration{1, "one", `CREATE TABLE one (x)`}
+	two := migration{2, "two", `CREATE TABLE two (x)`}
+	three := migration{3, "three", `CREATE TABLE three (x)`}
+	db, err := openDB(ctx, path, []migration{one, three})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+	db, err = openDB(ctx, path, []migration{one, two, three})
+	if err != nil {
+		t.Fatalf("reopen with a migration below the newest: %v", err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`INSERT INTO two VALUES (1)`); err != nil {
+		t.Fatalf("migration 2 was not applied: %v", err)
+	}
+}

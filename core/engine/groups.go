@@ -4,6 +4,10 @@ package engine
 // migrations of its tables; a released migration is never edited.
 var migrations = []migration{
 	{1, "insights", insightsSchema},
+	{2, "chronicle: supersessions, learnings, archive", chronicleSchema},
+	{3, "threads and handoffs", threadsSchema},
+	{4, "spiral and reflection", spiralSchema + reflectionSchema},
+	{5, "governance: threshold scans", scanSchema},
 }
 
 // toolGroups returns every tool of the engine, by group. A group function
@@ -11,5 +15,9 @@ var migrations = []migration{
 func (e *Engine) toolGroups() [][]Tool {
 	return [][]Tool{
 		e.toolkitTools(),
+		e.chronicleTools(),
+		e.threadsTools(),
+		e.spiralTools(),
+		e.governanceTools(),
 	}
 }

@@ -26,7 +26,7 @@ const dedupWindow = 120 * time.Second
 // domainPattern is the shape of a domain (after normalising): lowercase
 // tags separated by commas. Domains are never used as paths, but a sentence
 // passed as a domain is a mistake worth refusing.
-var domainPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}(,[a-z0-9][a-z0-9._-]{0,63}){0,7}$`)
+var domainPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}(,[a-z0-9][a-z0-9._-]{0,63}){0,15}$`)
 
 // normalizeDomain lowercases a domain and trims the spaces around its
 // comma-separated tags; pointer names the argument in the error.
@@ -37,7 +37,7 @@ func normalizeDomain(pointer, d string) (string, error) {
 	}
 	n := strings.Join(parts, ",")
 	if !domainPattern.MatchString(n) {
-		return "", FieldError(pointer, "domain %q is not up to 8 comma-separated tags of a-z, 0-9, '.', '_', '-' (each at most 64 characters)", d)
+		return "", FieldError(pointer, "domain %q is not up to 16 comma-separated tags of a-z, 0-9, '.', '_', '-' (each at most 64 characters)", d)
 	}
 	return n, nil
 }
@@ -82,6 +82,8 @@ type insightRecord struct {
 	SessionID  string          `json:"session_id"`
 	Receipts   json.RawMessage `json:"receipts,omitempty"`
 	Extra      map[string]any  `json:"extra,omitempty"`
+	// Principal is who recorded it; stored and exported, never shown.
+	Principal string `json:"-"`
 	// Deduplicated: the same insight was recorded moments ago; this is that
 	// one.
 	Deduplicated bool `json:"deduplicated,omitempty"`
@@ -106,35 +108,16 @@ func (e *Engine) insertInsight(ctx context.Context, tx *sql.Tx, c Caller, in ins
 	case !errors.Is(err, sql.ErrNoRows):
 		return insightRecord{}, internal("cannot read the chronicle", err)
 	}
-	if in.Receipts == nil {
-		in.Receipts = json.RawMessage("[]")
-	}
-	extra := in.Extra
-	if extra == nil {
-		extra = map[string]any{}
-	}
-	extraJSON, err := json.Marshal(extra)
-	if err != nil {
-		return insightRecord{}, internal("cannot encode the insight", err)
-	}
 	rec := insightRecord{
-		ID: claimID(ts, in.Domain, in.Content), Timestamp: ts, Domain: in.Domain, Content: in.Content,
+		Timestamp: ts, Domain: in.Domain, Content: in.Content,
 		Layer: in.Layer, Intensity: in.Intensity, Confidence: in.Confidence, Vantage: in.Vantage,
-		SessionID: c.Session, Receipts: in.Receipts, Extra: extra,
+		SessionID: c.Session, Principal: c.Principal, Receipts: in.Receipts, Extra: in.Extra,
 	}
-	var conf sql.NullFloat64
-	if in.Confidence != nil {
-		conf = sql.NullFloat64{Float64: *in.Confidence, Valid: true}
-	}
-	r, err := tx.ExecContext(ctx, `INSERT INTO insights
-		(id, ts, domain, content, layer, intensity, confidence, vantage, session_id, principal, receipts, extra)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING`,
-		rec.ID, ts, in.Domain, in.Content, in.Layer, in.Intensity, conf, in.Vantage, c.Session, c.Principal,
-		string(in.Receipts), string(extraJSON))
+	inserted, err := e.insertInsightRecord(ctx, tx, &rec)
 	if err != nil {
-		return insightRecord{}, internal("cannot record the insight", err)
+		return insightRecord{}, err
 	}
-	if n, err := r.RowsAffected(); err == nil && n == 0 {
+	if !inserted {
 		// The same claim (same instant, domain and content) is stored
 		// already, recorded by another session at the same microsecond.
 		same, err := scanInsightByID(ctx, tx, rec.ID)
@@ -144,8 +127,11 @@ func (e *Engine) insertInsight(ctx context.Context, tx *sql.Tx, c Caller, in ins
 	return rec, nil
 }
 
+// Insights are written only through insertInsightRecord (chronicle_port.go):
+// it gives each its time-ordered rowid, which recall relies on.
+
 // insightColumns are the columns scanInsight reads, in order.
-const insightColumns = `id, ts, domain, content, layer, intensity, confidence, vantage, session_id, receipts, extra`
+const insightColumns = `id, ts, domain, content, layer, intensity, confidence, vantage, session_id, receipts, extra, principal`
 
 // rowScanner is *sql.Row or *sql.Rows.
 type rowScanner interface{ Scan(dest ...any) error }
@@ -159,7 +145,7 @@ func scanInsight(r rowScanner) (insightRecord, error) {
 		extra    string
 	)
 	if err := r.Scan(&rec.ID, &rec.Timestamp, &rec.Domain, &rec.Content, &rec.Layer, &rec.Intensity, &conf,
-		&rec.Vantage, &rec.SessionID, &receipts, &extra); err != nil {
+		&rec.Vantage, &rec.SessionID, &receipts, &extra, &rec.Principal); err != nil {
 		return insightRecord{}, err
 	}
 	if conf.Valid {

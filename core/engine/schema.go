@@ -80,6 +80,9 @@ func validateArgs(s *jsonschema.Schema, raw json.RawMessage) (json.RawMessage, e
 	for _, p := range ptrs {
 		parts = append(parts, p+": "+strings.Join(leaves[p], "; "))
 	}
+	if len(ptrs) == 1 {
+		return nil, &Error{Category: CategoryValidation, Field: ptrs[0], Msg: strings.Join(leaves[ptrs[0]], "; ")}
+	}
 	field := ""
 	if len(ptrs) > 0 {
 		field = ptrs[0]

@@ -48,7 +48,12 @@ type Tool struct {
 	Idempotent  bool
 	Tier        Tier
 	Intent      string
-	Handler     Handler
+	// PathArgs are the top-level arguments that name host paths (the
+	// proxy checks them against its roots, as it would any file tool's).
+	// Every other argument is data: a note that mentions /etc/passwd is
+	// not a file access, so the proxy does not guess paths in it.
+	PathArgs []string
+	Handler  Handler
 }
 
 // Handler runs a call whose arguments passed the schema.

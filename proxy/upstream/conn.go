@@ -136,6 +136,12 @@ func (u *Upstream) connect(parent context.Context) (*conn, error) {
 	case TransportSSE:
 		c.tr, err = transport.NewSSE(u.spec.URL, transport.WithHeaders(u.spec.Headers),
 			transport.WithHTTPClient(newLimitedClient(u.spec.MaxMessageBytes)))
+	case TransportInProcess:
+		if u.spec.InProcess == nil {
+			err = errors.New("in-process upstream without a server")
+			break
+		}
+		c.tr = transport.NewInProcessTransport(u.spec.InProcess)
 	default:
 		err = fmt.Errorf("unknown transport %q", u.spec.Transport)
 	}
@@ -205,7 +211,7 @@ func (u *Upstream) connect(parent context.Context) (*conn, error) {
 		}
 		return fail(fmt.Errorf("handshake: no answer within %s", u.spec.Timeout))
 	}
-	if u.spec.Transport != TransportStdio {
+	if u.spec.Transport == TransportStreamableHTTP || u.spec.Transport == TransportSSE {
 		go u.watchHTTP(ctx, c)
 	}
 	return c, nil

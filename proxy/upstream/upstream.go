@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
 )
 
 // Transport names, as written in the config file.
@@ -20,12 +21,15 @@ const (
 	TransportStdio          = "stdio"
 	TransportStreamableHTTP = "streamable-http"
 	TransportSSE            = "sse"
+	// TransportInProcess: an mcp-go server in this process (the built-in
+	// tool engine), reached without serialising to a pipe or socket.
+	TransportInProcess = "inprocess"
 )
 
 // Spec says how to reach one upstream server.
 type Spec struct {
 	Name      string
-	Transport string // TransportStdio, TransportStreamableHTTP or TransportSSE
+	Transport string // TransportStdio, TransportStreamableHTTP, TransportSSE or TransportInProcess
 
 	Command    string
 	Args       []string
@@ -35,6 +39,9 @@ type Spec struct {
 
 	URL     string
 	Headers map[string]string
+
+	// InProcess is the server of TransportInProcess.
+	InProcess *server.MCPServer
 
 	Timeout         time.Duration // per request; also bounds the handshake
 	MaxMessageBytes int64
