@@ -116,6 +116,9 @@ func (p *Proxy) routeURI(uri string) (server, original string, ok bool) {
 	var only string
 	n := 0
 	for name, u := range p.upstreams {
+		if u.Transport() == upstream.TransportInProcess {
+			continue // the built-in engine lists all it has: an unlisted URI is never its
+		}
 		if caps, ok := u.Capabilities(); ok && caps.Resources != nil {
 			only = name
 			n++
