@@ -31,7 +31,7 @@ _ssrf := c if {
 _strings[i] := s if {
 	input.phase in {"call", "result"}
 	some i, s in input.facts.strings
-	_scanned(s)
+	not object.get(s, "pointer", null) in _unscanned_pointers
 }
 
 # [index, text, lower-cased text] for the normalised form and every
@@ -49,14 +49,11 @@ _texts contains [i, v, lower(v)] if {
 
 # A string that is also a path argument is left to the path rules unless
 # injection.scan_path_arguments is true: its canonical form must lie inside
-# the roots, and it is handed to the tool, not to a model.
-_scanned(s) if not _path_argument(s)
-
-_scanned(_) if _cfg.scan_path_arguments == true
-
-_path_argument(s) if s.pointer in _path_pointers
-
-_path_pointers := {p.pointer | some p in input.facts.paths} if {
+# the roots, and it is handed to the tool, not to a model. (A set computed
+# once, not a function called per string: results can hold thousands.)
+_unscanned_pointers := set() if {
+	_cfg.scan_path_arguments == true
+} else := {p.pointer | some p in input.facts.paths} if {
 	input.phase == "call"
 } else := set()
 
@@ -71,7 +68,58 @@ _hits(category, t, lt) := {id |
 	contains(lt, keyword)
 	is_string(e.pattern)
 	regex.match(e.pattern, t)
+} if {
+	count(_texts) <= _filter_from
 }
+
+_hits(category, t, lt) := {id |
+	some id in _candidates[category]
+	e := _cfg[category][id]
+	some keyword in object.get(e, "keywords", [""])
+	contains(lt, keyword)
+	is_string(e.pattern)
+	regex.match(e.pattern, t)
+} if {
+	count(_texts) > _filter_from
+}
+
+# With many texts (a result holds hundreds of strings), the patterns of a
+# category that can hit are those one of whose keywords occurs in some text:
+# a keyword in no text is not in their concatenation either. Computed once
+# per decision, this keeps strings x patterns x keywords evaluations off a
+# chatty result. With a few texts (a call's arguments) filtering first costs
+# more than it saves.
+_candidates[category] := {id |
+	some id, e in object.get(_cfg, category, {})
+	is_object(e)
+	some keyword in object.get(e, "keywords", [""])
+	contains(_all_lower, keyword)
+} if {
+	some category in _categories
+	count(_texts) > _filter_from
+}
+
+# _pattern_ids(category): the ids of the category's patterns worth trying.
+_pattern_ids(category) := object.keys(object.get(_cfg, category, {})) if {
+	count(_texts) <= _filter_from
+}
+
+_pattern_ids(category) := _candidates[category] if {
+	count(_texts) > _filter_from
+}
+
+# _may_hit(category): some pattern of the category may match some text; a
+# rule that loops over the texts checks it first.
+_may_hit(_) if count(_texts) <= _filter_from
+
+_may_hit(category) if count(_candidates[category]) > 0
+
+_categories := {"sql", "command", "prompt", "secrets", "secret_assignments"}
+
+_filter_from := 8
+
+# Every scanned text, lower-cased, in one string.
+_all_lower := concat("\u0000", [entry[2] | some entry in _texts])
 
 _kind(i) := _strings[i].kind
 
@@ -103,6 +151,7 @@ _command_string(i) if {
 # custom:
 #   id: SQLI
 _deny contains {"id": id, "msg": msg} if {
+	_may_hit("sql")
 	some entry in _texts
 	i := entry[0]
 	t := entry[1]
@@ -118,6 +167,7 @@ _deny contains {"id": id, "msg": msg} if {
 # custom:
 #   id: CMD
 _deny contains {"id": id, "msg": msg} if {
+	_may_hit("command")
 	some entry in _texts
 	i := entry[0]
 	t := entry[1]
@@ -139,6 +189,7 @@ _deny contains {"id": id, "msg": msg} if {
 
 # Prompt injections found in a string, as [index, pattern id].
 _prompt contains [i, id] if {
+	_may_hit("prompt")
 	some entry in _texts
 	i := entry[0]
 	t := entry[1]
@@ -174,6 +225,7 @@ _kind_selected(entry, s) if s.kind in entry.kinds
 
 # Secrets found in a string, as [index, pattern id].
 _secret contains [i, id] if {
+	_may_hit("secrets")
 	some entry in _texts
 	i := entry[0]
 	t := entry[1]
@@ -182,11 +234,13 @@ _secret contains [i, id] if {
 }
 
 _secret contains [i, id] if {
+	_may_hit("secret_assignments")
 	some entry in _texts
 	i := entry[0]
 	t := entry[1]
 	lt := entry[2]
-	some id, e in object.get(_cfg, "secret_assignments", {})
+	some id in _pattern_ids("secret_assignments")
+	e := _cfg.secret_assignments[id]
 	is_object(e)
 	some keyword in object.get(e, "keywords", [""])
 	contains(lt, keyword)

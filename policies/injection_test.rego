@@ -709,3 +709,28 @@ test_resource_uris_in_prompt_arguments_pass if {
 	meta := fx.url_fact("/resourceUri", "http://169.254.169.254/", {"scheme": "http", "host": "169.254.169.254", "metadata": true})
 	fx.ids(injection.deny) == {"SSRF-001"} with input as object.union(prompt, {"facts": {"strings": [meta]}})
 }
+
+# Many strings (a result's hundreds) take another path: patterns are
+# filtered once by the keywords present anywhere. It must find exactly what
+# the one-string path finds, for every hostile sample, wherever it sits.
+filler := [fx.string_fact(sprintf("/items/%d/note", [i]), "text", sprintf("insight %d about durable writes", [i])) | some i in numbers.range(0, 11)]
+
+ids_among_many(kind, text) := fx.ids(reasons) if {
+	strings := array.concat(array.slice(filler, 0, 7), array.concat([fx.string_fact("/arg", kind, text)], array.slice(filler, 7, 12)))
+	reasons := injection.deny with input as fx.strings(strings)
+}
+
+test_many_strings_find_what_one_finds[label] if {
+	cases := array.concat(
+		array.concat([["sql", t] | some t in sql_hostile], [["command", t] | some t in command_hostile]),
+		array.concat([["text", t] | some t in prompt_hostile], [["text", t] | some t in secret_hostile]),
+	)
+	some i, c in cases
+	label := sprintf("%d", [i])
+	ids_among_many(c[0], c[1]) == ids_for(c[0], c[1])
+	count(ids_for(c[0], c[1])) > 0
+}
+
+test_many_benign_strings_pass if {
+	count(injection.deny) == 0 with input as fx.strings(filler)
+}
