@@ -394,35 +394,20 @@ func shortID(id string) string {
 	return id
 }
 
-// eachRow runs query in a read transaction and calls scan on every row.
-func (e *Engine) eachRow(ctx context.Context, query string, scan func(*sql.Rows) error) error {
+// eachChronicleRow runs query in a read transaction (one consistent
+// snapshot) and calls scan on every row.
+func (e *Engine) eachChronicleRow(ctx context.Context, query string, scan func(rowScanner) error) error {
 	tx, err := e.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return internal("cannot read the chronicle", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	rows, err := tx.QueryContext(ctx, query)
-	if err != nil {
-		return internal("cannot read the chronicle", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := ctx.Err(); err != nil {
-			return AsError(err)
-		}
-		if err := scan(rows); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return internal("cannot read the chronicle", err)
-	}
-	return nil
+	return eachRow(ctx, tx, "the chronicle", query, scan)
 }
 
 // eachInsight calls fn on every insight, oldest first.
 func (e *Engine) eachInsight(ctx context.Context, fn func(insightRecord) error) error {
-	return e.eachRow(ctx, `SELECT `+insightColumns+` FROM insights ORDER BY ts, rowid`, func(r *sql.Rows) error {
+	return e.eachChronicleRow(ctx, `SELECT `+insightColumns+` FROM insights ORDER BY ts, rowid`, func(r rowScanner) error {
 		rec, err := scanInsight(r)
 		if err != nil {
 			return internal("cannot read the chronicle", err)
@@ -433,7 +418,7 @@ func (e *Engine) eachInsight(ctx context.Context, fn func(insightRecord) error) 
 
 // eachLearning calls fn on every learning, oldest first.
 func (e *Engine) eachLearning(ctx context.Context, fn func(learningRecord) error) error {
-	return e.eachRow(ctx, `SELECT `+learningColumns+` FROM learnings ORDER BY ts, id`, func(r *sql.Rows) error {
+	return e.eachChronicleRow(ctx, `SELECT `+learningColumns+` FROM learnings ORDER BY ts, id`, func(r rowScanner) error {
 		rec, err := scanLearning(r)
 		if err != nil {
 			return internal("cannot read the learnings", err)
@@ -445,7 +430,7 @@ func (e *Engine) eachLearning(ctx context.Context, fn func(learningRecord) error
 // eachArchiveBlob calls fn on every archived blob (its stored bytes, not
 // re-hashed), oldest first.
 func (e *Engine) eachArchiveBlob(ctx context.Context, fn func(id string, content []byte) error) error {
-	return e.eachRow(ctx, `SELECT archive_id, content FROM archive_blobs ORDER BY ts, rowid`, func(r *sql.Rows) error {
+	return e.eachChronicleRow(ctx, `SELECT archive_id, content FROM archive_blobs ORDER BY ts, rowid`, func(r rowScanner) error {
 		var (
 			id      string
 			content []byte
@@ -459,8 +444,8 @@ func (e *Engine) eachArchiveBlob(ctx context.Context, fn func(id string, content
 
 // eachArchiveEntry calls fn on every archive entry, oldest first.
 func (e *Engine) eachArchiveEntry(ctx context.Context, fn func(archiveEntry) error) error {
-	return e.eachRow(ctx, `SELECT `+archiveEntryColumns+` FROM archive_entries e JOIN archive_blobs b USING (archive_id) ORDER BY e.ts, e.seq`,
-		func(r *sql.Rows) error {
+	return e.eachChronicleRow(ctx, `SELECT `+archiveEntryColumns+` FROM archive_entries e JOIN archive_blobs b USING (archive_id) ORDER BY e.ts, e.seq`,
+		func(r rowScanner) error {
 			ent, err := scanArchiveEntry(r)
 			if err != nil {
 				return internal("cannot read the archive", err)
@@ -471,8 +456,8 @@ func (e *Engine) eachArchiveEntry(ctx context.Context, fn func(archiveEntry) err
 
 // eachSupersession calls fn on every ledger row, oldest first.
 func (e *Engine) eachSupersession(ctx context.Context, fn func(supersessionRecord) error) error {
-	return e.eachRow(ctx, `SELECT predecessor, successor, ts, summary, session_id, principal FROM supersessions ORDER BY ts, rowid`,
-		func(r *sql.Rows) error {
+	return e.eachChronicleRow(ctx, `SELECT predecessor, successor, ts, summary, session_id, principal FROM supersessions ORDER BY ts, rowid`,
+		func(r rowScanner) error {
 			var s supersessionRecord
 			if err := r.Scan(&s.Predecessor, &s.Successor, &s.Timestamp, &s.Summary, &s.SessionID, &s.Principal); err != nil {
 				return internal("cannot read the supersession ledger", err)

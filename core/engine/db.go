@@ -138,3 +138,25 @@ func inTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
 	}
 	return nil
 }
+
+// eachRow runs query on q and calls scan for each row, stopping at scan's
+// first error or when ctx ends; what names the records in errors.
+func eachRow(ctx context.Context, q queryer, what, query string, scan func(rowScanner) error) error {
+	rows, err := q.QueryContext(ctx, query)
+	if err != nil {
+		return internal("cannot read "+what, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return internal("cannot read "+what, err)
+	}
+	return nil
+}

@@ -214,27 +214,13 @@ func waitingHandoffs(ctx context.Context, q queryer, thread string, limit int) (
 // eachHandoff calls fn with every handoff (with its consumption), oldest
 // first (timestamp, then id), for export.
 func eachHandoff(ctx context.Context, q queryer, fn func(handoffRecord) error) error {
-	rows, err := q.QueryContext(ctx, handoffSelect+`ORDER BY h.ts, h.id`)
-	if err != nil {
-		return internal("cannot read the handoffs", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		h, err := scanHandoff(rows)
+	return eachRow(ctx, q, "the handoffs", handoffSelect+`ORDER BY h.ts, h.id`, func(r rowScanner) error {
+		rec, err := scanHandoff(r)
 		if err != nil {
 			return internal("cannot read the handoffs", err)
 		}
-		if err := fn(h); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return internal("cannot read the handoffs", err)
-	}
-	return nil
+		return fn(rec)
+	})
 }
 
 // actedOnRecords lists the acted-on records of one handoff (all when

@@ -139,27 +139,6 @@ func insertReviewRow(ctx context.Context, tx *sql.Tx, r sessionReview) (bool, er
 		r.ID, r.Timestamp, r.SessionID, r.Principal, lists[0], lists[1], lists[2], lists[3], r.DidWeDiscoverTogether)
 }
 
-// eachRow runs query and calls scan for each row.
-func eachRow(ctx context.Context, q queryer, what, query string, scan func(rowScanner) error) error {
-	rows, err := q.QueryContext(ctx, query)
-	if err != nil {
-		return internal("cannot read "+what, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := scan(rows); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return internal("cannot read "+what, err)
-	}
-	return nil
-}
-
 func eachSpiral(ctx context.Context, q queryer, fn func(spiralState) error) error {
 	return eachRow(ctx, q, "the spirals", `SELECT session_id, spiral_id, principal, phase, tool_call_count, reflection_depth,
 		started, updated, inherited_from FROM spiral_sessions ORDER BY started, rowid`, func(r rowScanner) error {

@@ -223,27 +223,13 @@ func domainFilter(col string) string {
 // eachThread calls fn with every thread, oldest first (timestamp, then
 // id), for export. It stops at fn's first error.
 func eachThread(ctx context.Context, q queryer, fn func(threadRecord) error) error {
-	rows, err := q.QueryContext(ctx, threadSelect+`ORDER BY t.ts, t.id`)
-	if err != nil {
-		return internal("cannot read the open threads", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		rec, err := scanThread(rows)
+	return eachRow(ctx, q, "the open threads", threadSelect+`ORDER BY t.ts, t.id`, func(r rowScanner) error {
+		rec, err := scanThread(r)
 		if err != nil {
 			return internal("cannot read the open threads", err)
 		}
-		if err := fn(rec); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return internal("cannot read the open threads", err)
-	}
-	return nil
+		return fn(rec)
+	})
 }
 
 // touchesOf lists a thread's touches, oldest first, paged.
