@@ -53,4 +53,3 @@ func BenchmarkDecideResultStrings(b *testing.B) {
 		})
 	}
 }
-
