@@ -194,6 +194,7 @@ func (e *Engine) recallInsights(ctx context.Context, c *Call) (*Result, error) {
 	page := q
 	page.limit++
 	stmt, args := page.sql()
+	c.progress(0, 2, "searching the chronicle")
 	entries, err := e.queryInsights(ctx, stmt, args...)
 	if err != nil {
 		return nil, err
@@ -202,9 +203,11 @@ func (e *Engine) recallInsights(ctx context.Context, c *Call) (*Result, error) {
 	if hasMore {
 		entries = entries[:q.limit]
 	}
+	c.progress(1, 2, "reading the supersession ledger")
 	if err := e.annotateSuperseded(ctx, entries); err != nil {
 		return nil, err
 	}
+	c.progress(2, 2, "done")
 	return &Result{Text: recallText(entries, q, hasMore, a.WithIDs), Data: map[string]any{
 		"insights": entries, "count": len(entries), "offset": q.offset, "has_more": hasMore, "order": q.order,
 	}}, nil

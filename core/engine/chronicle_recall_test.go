@@ -1,7 +1,10 @@
 package engine
 
 import (
+	"context"
 	"database/sql"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -261,5 +264,32 @@ func TestRecallTimeOrderWithLateImportAndSameInstant(t *testing.T) {
 	}
 	if got := contents(recall(t, e, `{"query":"same","end_date":"2025-12-31"}`)); len(got) != 1 || got[0] != old.Content {
 		t.Errorf("date range over an import: %v", got)
+	}
+}
+
+func TestRecallReportsProgress(t *testing.T) {
+	e, _ := newEngine(t)
+	mustCall(t, e, alice, "record_insight", `{"domain":"go","content":"progress is reported"}`)
+	var msgs []string
+	res, err := e.Call(context.Background(), "recall_insights", &Call{Caller: alice, Args: json.RawMessage(`{"query":"progress"}`),
+		Progress: func(done, total float64, m string) { msgs = append(msgs, m) }})
+	if err != nil || res == nil {
+		t.Fatalf("recall: %v", err)
+	}
+	if len(msgs) != 3 || msgs[2] != "done" {
+		t.Fatalf("progress messages = %q, want three ending in done", msgs)
+	}
+}
+
+// A handler failing because the call was cancelled reports a cancellation,
+// not an internal error.
+func TestCancelledHandlerIsCancelled(t *testing.T) {
+	e, _ := newEngine(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err := e.Call(ctx, "recall_insights", &Call{Caller: alice, Args: json.RawMessage(`{"query":"x"}`),
+		Progress: func(float64, float64, string) { cancel() }})
+	var ee *Error
+	if !errors.As(err, &ee) || ee.Category != CategoryCancelled {
+		t.Fatalf("err = %v, want cancelled", err)
 	}
 }

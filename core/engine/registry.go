@@ -99,6 +99,11 @@ func (r *Registry) Call(ctx context.Context, name string, c *Call) (*Result, err
 	cc.Args = args
 	res, err := t.tool.Handler(ctx, &cc)
 	if err != nil {
+		if ctx.Err() != nil {
+			// A query interrupted by the cancellation fails as an I/O
+			// error; the caller cancelled, and that is what it learns.
+			return nil, &Error{Category: CategoryCancelled, Msg: "the call was cancelled or timed out", Err: err}
+		}
 		return nil, AsError(err)
 	}
 	if res == nil {
