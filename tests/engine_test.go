@@ -1,9 +1,12 @@
 package tests
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -101,5 +104,70 @@ func TestEngineThroughServe(t *testing.T) {
 	}
 	if res := sovereignCLI(t, "audit", "verify"); res.ExitCode != 0 {
 		t.Fatalf("audit verify after the engine calls: exit %d\n%s%s", res.ExitCode, res.Stdout, res.Stderr)
+	}
+}
+
+// TestEngineSharedByTwoProxies runs two `sovereign serve` on one data
+// directory (Claude Desktop and Claude Code, say), records insights from
+// both at once, and reads every one back from each: the engine's database
+// is shared without a lost write or a "database is locked" error reaching a
+// client, and each process keeps its own audit log.
+func TestEngineSharedByTwoProxies(t *testing.T) {
+	dataDir := t.TempDir()
+	cfg := writeConfig(t, fmt.Sprintf("data_dir: %q\n", dataDir))
+	a := startRPC(t, "sovereign-a", nil, sovereignBin(t), "serve", "--config", cfg)
+	b := startRPC(t, "sovereign-b", nil, sovereignBin(t), "serve", "--config", cfg)
+	a.initialize(t)
+	b.initialize(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+
+	const perWorker, workers = 15, 4
+	errs := make(chan error, 2*workers*perWorker)
+	var wg sync.WaitGroup
+	for _, p := range []struct {
+		name string
+		rpc  *stdioRPC
+	}{{"a", a}, {"b", b}} {
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range perWorker {
+					args := jsonArgs(t, map[string]any{"domain": "shared", "content": fmt.Sprintf("kiwi note %s-%d-%d", p.name, w, i)})
+					res, err := p.rpc.toolCall(ctx, "record_insight", args)
+					if err == nil && res.IsError {
+						err = fmt.Errorf("%s: %s", p.name, res.text())
+					}
+					if err != nil {
+						errs <- err
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("concurrent record_insight: %v", err)
+	}
+	want := 2 * workers * perWorker
+	for _, p := range []*stdioRPC{a, b} {
+		res, err := p.toolCall(ctx, "recall_insights", jsonArgs(t, map[string]any{"domain": "shared", "limit": 200}))
+		if err != nil || res.IsError {
+			t.Fatalf("recall: %v %s", err, res.raw)
+		}
+		if n := strings.Count(res.text(), "kiwi note"); n != want {
+			t.Errorf("recall found %d of the %d insights written by both proxies", n, want)
+		}
+	}
+	a.closeStdin(t)
+	b.closeStdin(t)
+	logs, err := filepath.Glob(filepath.Join(dataDir, "audit", "main*"))
+	if err != nil || len(logs) != 2 {
+		t.Errorf("audit logs = %v (%v), want one per process", logs, err)
+	}
+	if res := sovereignCLI(t, "audit", "verify", "--dir", filepath.Join(dataDir, "audit")); res.ExitCode != 0 {
+		t.Fatalf("audit verify: exit %d\n%s%s", res.ExitCode, res.Stdout, res.Stderr)
 	}
 }
