@@ -51,7 +51,7 @@ package engine
 const (
 	maxContent       = 64 << 10 // an insight, a learning's fields
 	maxArchiveBytes  = 1 << 20  // one archived exchange
-	maxDomainArg     = 600      // 8 tags of 64 plus separators and spaces
+	maxDomainArg     = 1200     // 16 tags of 64 plus separators and spaces
 	maxReceipts      = 32
 	maxSupersedes    = 16
 	maxCarryForward  = 500

@@ -61,7 +61,7 @@ package engine
 
 // threadsTools are the open-thread and handoff tools.
 func (e *Engine) threadsTools() []Tool {
-	domain := obj{"type": "string", "description": "Domain: up to 8 comma-separated tags (a-z, 0-9, '.', '_', '-')", "minLength": 1, "maxLength": 600}
+	domain := obj{"type": "string", "description": "Domain: up to 16 comma-separated tags (a-z, 0-9, '.', '_', '-')", "minLength": 1, "maxLength": maxDomainArg}
 	threadID := patternProp("Thread id (thread_<YYYYMMDD_HHMMSS>_<8 hex>)", threadIDPattern, 128)
 	handoffID := patternProp("Handoff id (ho_<YYYYMMDDTHHMMSS>_<8 hex>, or an imported handoff's id)", handoffIDPattern, 128)
 	handoffPath := strProp("The original's argument: a path whose file name (without .json) is the handoff id; same as handoff_id", 1024)
