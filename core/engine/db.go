@@ -139,10 +139,10 @@ func inTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
 	return nil
 }
 
-// eachRow runs query on q and calls scan for each row, stopping at scan's
-// first error or when ctx ends; what names the records in errors.
-func eachRow(ctx context.Context, q queryer, what, query string, scan func(rowScanner) error) error {
-	rows, err := q.QueryContext(ctx, query)
+// eachRow runs query (with args) on q and calls scan for each row, stopping
+// at scan's first error or when ctx ends; what names the records in errors.
+func eachRow(ctx context.Context, q queryer, what, query string, scan func(rowScanner) error, args ...any) error {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return internal("cannot read "+what, err)
 	}
@@ -159,4 +159,29 @@ func eachRow(ctx context.Context, q queryer, what, query string, scan func(rowSc
 		return internal("cannot read "+what, err)
 	}
 	return nil
+}
+
+// eachScanned is eachRow with a typed scan: fn gets each record.
+func eachScanned[T any](ctx context.Context, q queryer, what, query string, scan func(rowScanner) (T, error), fn func(T) error, args ...any) error {
+	return eachRow(ctx, q, what, query, func(r rowScanner) error {
+		rec, err := scan(r)
+		if err != nil {
+			return internal("cannot read "+what, err)
+		}
+		return fn(rec)
+	}, args...)
+}
+
+// collectRows returns the records query selects (an empty slice, not nil,
+// when there are none).
+func collectRows[T any](ctx context.Context, q queryer, what, query string, scan func(rowScanner) (T, error), args ...any) ([]T, error) {
+	out := []T{}
+	err := eachScanned(ctx, q, what, query, scan, func(rec T) error {
+		out = append(out, rec)
+		return nil
+	}, args...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

@@ -214,13 +214,15 @@ func waitingHandoffs(ctx context.Context, q queryer, thread string, limit int) (
 // eachHandoff calls fn with every handoff (with its consumption), oldest
 // first (timestamp, then id), for export.
 func eachHandoff(ctx context.Context, q queryer, fn func(handoffRecord) error) error {
-	return eachRow(ctx, q, "the handoffs", handoffSelect+`ORDER BY h.ts, h.id`, func(r rowScanner) error {
-		rec, err := scanHandoff(r)
-		if err != nil {
-			return internal("cannot read the handoffs", err)
-		}
-		return fn(rec)
-	})
+	return eachScanned(ctx, q, "the handoffs", handoffSelect+`ORDER BY h.ts, h.id`, scanHandoff, fn)
+}
+
+const actedOnSelect = `SELECT handoff_id, ts, consumed_by, what_was_done, session_id, principal FROM handoff_acted_on `
+
+func scanActedOn(r rowScanner) (actedOnRecord, error) {
+	var a actedOnRecord
+	err := r.Scan(&a.HandoffID, &a.Timestamp, &a.ConsumedBy, &a.WhatWasDone, &a.SessionID, &a.Principal)
+	return a, err
 }
 
 // actedOnRecords lists the acted-on records of one handoff (all when
@@ -230,46 +232,12 @@ func actedOnRecords(ctx context.Context, q queryer, handoffID string, limit, off
 	if handoffID != "" {
 		where, args = "WHERE handoff_id = ? ", append(args, handoffID)
 	}
-	rows, err := q.QueryContext(ctx, `SELECT handoff_id, ts, consumed_by, what_was_done, session_id, principal FROM handoff_acted_on `+
-		where+`ORDER BY ts DESC, seq DESC LIMIT ? OFFSET ?`, append(args, limit, offset)...)
-	if err != nil {
-		return nil, internal("cannot read the acted-on records", err)
-	}
-	return scanActedOn(ctx, rows, nil)
+	return collectRows(ctx, q, "the acted-on records", actedOnSelect+where+`ORDER BY ts DESC, seq DESC LIMIT ? OFFSET ?`,
+		scanActedOn, append(args, limit, offset)...)
 }
 
 // eachActedOn calls fn with every acted-on record, oldest first
 // (timestamp, then insertion order), for export.
 func eachActedOn(ctx context.Context, q queryer, fn func(actedOnRecord) error) error {
-	rows, err := q.QueryContext(ctx, `SELECT handoff_id, ts, consumed_by, what_was_done, session_id, principal FROM handoff_acted_on ORDER BY ts, seq`)
-	if err != nil {
-		return internal("cannot read the acted-on records", err)
-	}
-	_, err = scanActedOn(ctx, rows, fn)
-	return err
-}
-
-func scanActedOn(ctx context.Context, rows *sql.Rows, fn func(actedOnRecord) error) ([]actedOnRecord, error) {
-	defer rows.Close()
-	out := []actedOnRecord{}
-	for rows.Next() {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		var r actedOnRecord
-		if err := rows.Scan(&r.HandoffID, &r.Timestamp, &r.ConsumedBy, &r.WhatWasDone, &r.SessionID, &r.Principal); err != nil {
-			return nil, internal("cannot read the acted-on records", err)
-		}
-		if fn != nil {
-			if err := fn(r); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, internal("cannot read the acted-on records", err)
-	}
-	return out, nil
+	return eachScanned(ctx, q, "the acted-on records", actedOnSelect+`ORDER BY ts, seq`, scanActedOn, fn)
 }

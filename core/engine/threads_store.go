@@ -223,59 +223,25 @@ func domainFilter(col string) string {
 // eachThread calls fn with every thread, oldest first (timestamp, then
 // id), for export. It stops at fn's first error.
 func eachThread(ctx context.Context, q queryer, fn func(threadRecord) error) error {
-	return eachRow(ctx, q, "the open threads", threadSelect+`ORDER BY t.ts, t.id`, func(r rowScanner) error {
-		rec, err := scanThread(r)
-		if err != nil {
-			return internal("cannot read the open threads", err)
-		}
-		return fn(rec)
-	})
+	return eachScanned(ctx, q, "the open threads", threadSelect+`ORDER BY t.ts, t.id`, scanThread, fn)
+}
+
+const touchSelect = `SELECT thread_id, ts, note, instance_id, session_id, principal FROM thread_touches `
+
+func scanTouch(r rowScanner) (touchRecord, error) {
+	var t touchRecord
+	err := r.Scan(&t.ThreadID, &t.Timestamp, &t.Note, &t.InstanceID, &t.SessionID, &t.Principal)
+	return t, err
 }
 
 // touchesOf lists a thread's touches, oldest first, paged.
 func touchesOf(ctx context.Context, q queryer, threadID string, limit, offset int) ([]touchRecord, error) {
-	rows, err := q.QueryContext(ctx, `SELECT thread_id, ts, note, instance_id, session_id, principal FROM thread_touches
-		WHERE thread_id = ? ORDER BY ts, seq LIMIT ? OFFSET ?`, threadID, limit, offset)
-	if err != nil {
-		return nil, internal("cannot read the touches", err)
-	}
-	return scanTouches(ctx, rows, nil)
+	return collectRows(ctx, q, "the touches", touchSelect+`WHERE thread_id = ? ORDER BY ts, seq LIMIT ? OFFSET ?`, scanTouch,
+		threadID, limit, offset)
 }
 
 // eachTouch calls fn with every touch, oldest first (timestamp, then
 // insertion order), for export.
 func eachTouch(ctx context.Context, q queryer, fn func(touchRecord) error) error {
-	rows, err := q.QueryContext(ctx, `SELECT thread_id, ts, note, instance_id, session_id, principal FROM thread_touches ORDER BY ts, seq`)
-	if err != nil {
-		return internal("cannot read the touches", err)
-	}
-	_, err = scanTouches(ctx, rows, fn)
-	return err
-}
-
-// scanTouches reads touch rows (and closes them): into a slice, or into fn
-// when fn is not nil.
-func scanTouches(ctx context.Context, rows *sql.Rows, fn func(touchRecord) error) ([]touchRecord, error) {
-	defer rows.Close()
-	var out []touchRecord
-	for rows.Next() {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		var t touchRecord
-		if err := rows.Scan(&t.ThreadID, &t.Timestamp, &t.Note, &t.InstanceID, &t.SessionID, &t.Principal); err != nil {
-			return nil, internal("cannot read the touches", err)
-		}
-		if fn != nil {
-			if err := fn(t); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, internal("cannot read the touches", err)
-	}
-	return out, nil
+	return eachScanned(ctx, q, "the touches", touchSelect+`ORDER BY ts, seq`, scanTouch, fn)
 }
