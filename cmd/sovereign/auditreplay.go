@@ -100,14 +100,11 @@ read), 2 usage (a policy that does not load included).
   sovereign audit replay --since 1d --policy-dir ./new-rules --changed-only`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			filter, err := rf.filter.build(time.Now())
+			scan, err := rf.openScan(g, cmd.ErrOrStderr(), false)
 			if err != nil {
 				return err
 			}
-			_, folders, err := rf.logs(g, false)
-			if err != nil {
-				return err
-			}
+			defer scan.close()
 			cfg, err := loadConfig(g.configPath)
 			if err != nil {
 				return err
@@ -120,18 +117,11 @@ read), 2 usage (a policy that does not load included).
 				// Exit 2, not 1: 1 says the policy would decide otherwise.
 				return usageError{fmt.Errorf("policy: %w", err)}
 			}
-			readers, err := openReaders(folders, filter.since)
-			if err != nil {
-				return err
-			}
-			defer closeReaders(readers)
-			warnings := &readWarnings{w: cmd.ErrOrStderr()}
 			w := bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
 			out := replayOutput{w: w, json: asJSON, changedOnly: changedOnly}
 			sum := replaySummary{Revision: engine.Revision(), NotReplayable: map[string]int{}}
-			m := newMergedReader(readers, warnings.warn)
 			for {
-				rec, err := m.next()
+				rec, keep, err := scan.next()
 				if errors.Is(err, io.EOF) {
 					break
 				}
@@ -139,7 +129,7 @@ read), 2 usage (a policy that does not load included).
 					w.Flush()
 					return err
 				}
-				if rec.Kind != audit.KindDecision || !filter.match(rec) {
+				if rec.Kind != audit.KindDecision || !keep {
 					continue
 				}
 				res := replayRecord(cmd.Context(), engine, rec)
@@ -157,7 +147,7 @@ read), 2 usage (a policy that does not load included).
 			if sum.Changed > 0 {
 				return silentError{code: exitFailure}
 			}
-			return warnings.failed()
+			return scan.warnings.failed()
 		},
 	}
 	rf.register(cmd)

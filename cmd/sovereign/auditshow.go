@@ -63,6 +63,53 @@ func (f *readFlags) logs(g *globalFlags, follow bool) (auditDir string, folders 
 	return auditDir, folders, nil
 }
 
+// recordScan is what audit show, export and replay read: the records of
+// every selected log in time order, with the filter's verdict on each.
+type recordScan struct {
+	filter   *recordFilter
+	folders  []string
+	warnings *readWarnings
+	readers  []*audit.LogReader
+	merged   *mergedReader
+}
+
+// openScan builds the filter, finds the log folders and opens them at the
+// filter's start time, or at their beginning with fromStart. The caller
+// closes the scan.
+func (f *readFlags) openScan(g *globalFlags, stderr io.Writer, fromStart bool) (*recordScan, error) {
+	filter, err := f.filter.build(time.Now())
+	if err != nil {
+		return nil, err
+	}
+	_, folders, err := f.logs(g, false)
+	if err != nil {
+		return nil, err
+	}
+	since := filter.since
+	if fromStart {
+		since = time.Time{}
+	}
+	readers, err := openReaders(folders, since)
+	if err != nil {
+		return nil, err
+	}
+	warnings := &readWarnings{w: stderr}
+	return &recordScan{filter: filter, folders: folders, warnings: warnings, readers: readers,
+		merged: newMergedReader(readers, warnings.warn)}, nil
+}
+
+// next returns the next record and whether the filter keeps it; io.EOF
+// after the last.
+func (s *recordScan) next() (*audit.Record, bool, error) {
+	rec, err := s.merged.next()
+	if err != nil {
+		return nil, false, err
+	}
+	return rec, s.filter.match(rec), nil
+}
+
+func (s *recordScan) close() { closeReaders(s.readers) }
+
 // openReaders opens a reader per log folder, each positioned at since when
 // it is set.
 func openReaders(folders []string, since time.Time) ([]*audit.LogReader, error) {
@@ -211,28 +258,18 @@ Filters on what a decision is about (--decision, --tool, --principal,
   sovereign audit show --tool 'fs__write_*' --principal alice`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			filter, err := rf.filter.build(time.Now())
+			scan, err := rf.openScan(g, cmd.ErrOrStderr(), false)
 			if err != nil {
 				return err
 			}
-			_, folders, err := rf.logs(g, false)
-			if err != nil {
-				return err
-			}
-			readers, err := openReaders(folders, filter.since)
-			if err != nil {
-				return err
-			}
-			defer closeReaders(readers)
-			warnings := &readWarnings{w: cmd.ErrOrStderr()}
+			defer scan.close()
 			w := bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
 			var p recordPrinter = &jsonlPrinter{w: w}
 			if !asJSON {
-				p = newTablePrinter(w, len(folders) > 1)
+				p = newTablePrinter(w, len(scan.folders) > 1)
 			}
-			m := newMergedReader(readers, warnings.warn)
 			for n := 0; limit <= 0 || n < limit; {
-				rec, err := m.next()
+				rec, keep, err := scan.next()
 				if errors.Is(err, io.EOF) {
 					break
 				}
@@ -240,7 +277,7 @@ Filters on what a decision is about (--decision, --tool, --principal,
 					p.flush()
 					return err
 				}
-				if !filter.match(rec) {
+				if !keep {
 					continue
 				}
 				if err := p.print(rec); err != nil {
@@ -251,7 +288,7 @@ Filters on what a decision is about (--decision, --tool, --principal,
 			if err := p.flush(); err != nil {
 				return err
 			}
-			return warnings.failed()
+			return scan.warnings.failed()
 		},
 	}
 	rf.register(cmd)
@@ -514,25 +551,13 @@ to FILE or stdout, one JSON object a line:
 			if format != "jsonl" && format != "ocsf" {
 				return usageError{fmt.Errorf("--format %q: want jsonl or ocsf", format)}
 			}
-			filter, err := rf.filter.build(time.Now())
-			if err != nil {
-				return err
-			}
-			_, folders, err := rf.logs(g, false)
-			if err != nil {
-				return err
-			}
 			// OCSF needs each log's log_opened (the version): read from the
 			// start then.
-			var since time.Time
-			if format == "jsonl" {
-				since = filter.since
-			}
-			readers, err := openReaders(folders, since)
+			scan, err := rf.openScan(g, cmd.ErrOrStderr(), format == "ocsf")
 			if err != nil {
 				return err
 			}
-			defer closeReaders(readers)
+			defer scan.close()
 			dst := cmd.OutOrStdout()
 			var file *os.File
 			if out != "" && out != "-" {
@@ -549,11 +574,9 @@ to FILE or stdout, one JSON object a line:
 				mapper = newOCSFMapper()
 				p = &ocsfPrinter{w: w, m: mapper}
 			}
-			warnings := &readWarnings{w: cmd.ErrOrStderr()}
-			m := newMergedReader(readers, warnings.warn)
 			count := 0
 			for {
-				rec, err := m.next()
+				rec, keep, err := scan.next()
 				if errors.Is(err, io.EOF) {
 					break
 				}
@@ -563,7 +586,7 @@ to FILE or stdout, one JSON object a line:
 				if mapper != nil {
 					mapper.observe(rec)
 				}
-				if !filter.match(rec) {
+				if !keep {
 					continue
 				}
 				if err := p.print(rec); err != nil {
@@ -580,7 +603,7 @@ to FILE or stdout, one JSON object a line:
 				}
 				fmt.Fprintf(cmd.ErrOrStderr(), "%d records exported to %s (%s)\n", count, out, format)
 			}
-			return warnings.failed()
+			return scan.warnings.failed()
 		},
 	}
 	rf.register(cmd)
