@@ -3,15 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 
-	"github.com/sovereign-stack/sovereign/core/config"
 	"github.com/sovereign-stack/sovereign/proxy"
 	"github.com/sovereign-stack/sovereign/proxy/builtin"
 	"github.com/sovereign-stack/sovereign/proxy/policygate"
@@ -26,14 +23,7 @@ func BenchmarkEngineToolCall(b *testing.B) {
 	dir := b.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cfg, err := config.Parse([]byte("data_dir: "+filepath.Join(dir, "data")+"\nroots: ["+dir+"]\n"+
-		"policy: {data: ["+filepath.Join(dir, "limits.yaml")+"]}\n"), "bench.yaml")
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "limits.yaml"), []byte("sovereign_config:\n  rate_limits:\n    calls: {limit: 1000000, window: 1s, burst: 1000000}\n"), 0o600); err != nil {
-		b.Fatal(err)
-	}
+	cfg := benchConfig(b, dir)
 	log := hclog.NewNullLogger()
 	judge := policygate.NewJudge()
 	eng, err := startEngine(ctx, cfg, []string{dir}, judge, log)

@@ -48,15 +48,7 @@ func BenchmarkGatedToolCall(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	cfg, err := config.Parse([]byte("data_dir: "+filepath.Join(dir, "data")+"\nroots: ["+dir+"]\n"+
-		// The default limits would throttle a benchmark loop.
-		"policy: {data: ["+filepath.Join(dir, "limits.yaml")+"]}\n"), "bench.yaml")
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "limits.yaml"), []byte("sovereign_config:\n  rate_limits:\n    calls: {limit: 1000000, window: 1s, burst: 1000000}\n"), 0o600); err != nil {
-		b.Fatal(err)
-	}
+	cfg := benchConfig(b, dir)
 	log := hclog.NewNullLogger()
 	policyGate, err := buildGate(ctx, cfg, gateSetup{}, log)
 	if err != nil {
@@ -106,4 +98,20 @@ func BenchmarkGatedToolCall(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) { proxytest.BenchCalls(b, bc.c, bc.tool, map[string]any{"path": file}) })
 	}
+}
+
+// benchConfig is the config of the gated-call benchmarks: data and roots
+// in dir, and rate limits a benchmark loop does not reach (the defaults
+// would throttle it).
+func benchConfig(b *testing.B, dir string) config.Config {
+	b.Helper()
+	limits := filepath.Join(dir, "limits.yaml")
+	if err := os.WriteFile(limits, []byte("sovereign_config:\n  rate_limits:\n    calls: {limit: 1000000, window: 1s, burst: 1000000}\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	cfg, err := config.Parse([]byte("data_dir: "+filepath.Join(dir, "data")+"\nroots: ["+dir+"]\npolicy: {data: ["+limits+"]}\n"), "bench.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return cfg
 }
